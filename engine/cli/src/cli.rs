@@ -1,0 +1,118 @@
+//! The command-line interface: every subcommand, flag and its help text with an example.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "stkc",
+    version,
+    about = "Compile a .stk market-data pipeline to AWS, Lambda packages and an EC2 scraper; check, format and run it",
+    after_help = "Examples:\n  stkc check pipelines/stocks.stk\n  stkc fmt --check pipelines/*.stk\n  stkc compile pipelines/stocks.stk --emit ir"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check pipeline files and report every problem (exit 0 clean, 1 on errors)
+    #[command(
+        after_help = "Examples:\n  stkc check pipelines/stocks.stk\n  stkc check --format github --deny warnings pipelines/*.stk\n  stkc check --format json pipelines/stocks.stk | jq .code"
+    )]
+    Check(CheckArgs),
+    /// Format pipeline files canonically (in place, or `--check` to only report)
+    #[command(
+        after_help = "Examples:\n  stkc fmt pipelines/stocks.stk\n  stkc fmt --check pipelines/*.stk\n  cat x.stk | stkc fmt -"
+    )]
+    Fmt(FmtArgs),
+    /// Compile a pipeline and print what it compiles to (IR, record schema)
+    #[command(
+        after_help = "Examples:\n  stkc compile pipelines/stocks.stk --emit ir\n  stkc compile pipelines/stocks.stk --emit ir --format yaml\n  stkc compile pipelines/stocks.stk --emit schema --out schemas/"
+    )]
+    Compile(CompileArgs),
+    /// Explain a diagnostic code, or list them all
+    #[command(after_help = "Examples:\n  stkc explain E0304\n  stkc explain")]
+    Explain {
+        /// A code such as `E0304` or `stk::E0304`; none lists every code
+        code: Option<String>,
+    },
+    /// Print shell completions
+    #[command(
+        after_help = "Examples:\n  stkc completions bash > /etc/bash_completion.d/stkc\n  stkc completions zsh > ~/.zfunc/_stkc"
+    )]
+    Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Pipeline files to check
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// How to print diagnostics
+    #[arg(long, value_enum, default_value_t = DiagFormat::Human)]
+    pub format: DiagFormat,
+    /// Treat warnings as errors (`--deny warnings`)
+    #[arg(long, value_name = "LEVEL", value_parser = ["warnings"])]
+    pub deny: Option<String>,
+    /// Colour for the human format (default: auto, off when NO_COLOR is set or not a terminal)
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiagFormat {
+    /// Graphical report with source snippets
+    Human,
+    /// One JSON object per diagnostic, one per line
+    Json,
+    /// GitHub Actions annotations (`::error file=...`)
+    Github,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct FmtArgs {
+    /// Files to format; `-` reads standard input and writes standard output
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Do not write; print a diff and exit 1 when a file is not formatted
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompileArgs {
+    /// The pipeline file
+    pub file: PathBuf,
+    /// What to produce
+    #[arg(long, value_enum, default_value_t = Emit::Ir)]
+    pub emit: Emit,
+    /// Output format for `--emit ir`
+    #[arg(long, value_enum, default_value_t = DataFormat::Json)]
+    pub format: DataFormat,
+    /// Write to this file (or, for `--emit schema`, into this folder) instead of stdout
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Emit {
+    /// The resolved pipeline model every backend consumes
+    Ir,
+    /// The JSON Schema of the pipeline's record
+    Schema,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DataFormat {
+    Json,
+    Yaml,
+}

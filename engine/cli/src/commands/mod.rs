@@ -1,0 +1,24 @@
+//! One module per subcommand.
+
+mod check;
+mod compile;
+mod explain;
+mod fmt;
+
+use crate::cli::{Cli, Command};
+use anyhow::Result;
+use clap::CommandFactory;
+use std::process::ExitCode;
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Check(args) => check::run(&args),
+        Command::Fmt(args) => fmt::run(&args),
+        Command::Compile(args) => compile::run(&args),
+        Command::Explain { code } => explain::run(code.as_deref()),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "stkc", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! `stkc`: the command line. Each subcommand lives in `commands/`; this file parses the
+//! arguments, runs the command on a thread with a generous stack, and turns the outcome
+//! into an exit code. No input makes it exit 101: a panic is caught and reported as a bug.
+
+mod cli;
+mod commands;
+mod load;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    // Deeply nested (but accepted) pipeline files recurse in the checker; give it room.
+    let worker = std::thread::Builder::new()
+        .name("stkc".into())
+        .stack_size(64 << 20)
+        .spawn(move || commands::run(args));
+    match worker.map(|h| h.join()) {
+        Ok(Ok(Ok(code))) => code,
+        Ok(Ok(Err(err))) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(1)
+        }
+        Ok(Err(_)) | Err(_) => {
+            eprintln!(
+                "error: stkc hit an internal error (a bug); please report it with the input that caused it"
+            );
+            ExitCode::from(1)
+        }
+    }
+}
