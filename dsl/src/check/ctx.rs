@@ -16,7 +16,6 @@ pub(crate) struct FieldInfo {
 
 pub(crate) struct Ctx<'a> {
     pub diags: Diagnostics,
-    pub source: &'a str,
     pub world: &'a dyn World,
     /// The schema's fields in declaration order (empty until the schema is checked).
     pub fields: BTreeMap<String, FieldInfo>,
@@ -24,10 +23,9 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(source: &'a str, world: &'a dyn World) -> Self {
+    pub fn new(world: &'a dyn World) -> Self {
         Ctx {
             diags: Diagnostics::default(),
-            source,
             world,
             fields: BTreeMap::new(),
             field_order: Vec::new(),
@@ -48,10 +46,6 @@ impl<'a> Ctx<'a> {
             ctx: self,
             diag: Some(Diagnostic::new(code, span, message)),
         }
-    }
-
-    pub fn text(&self, span: Span) -> &'a str {
-        self.source.get(span.start..span.end).unwrap_or("")
     }
 }
 

@@ -77,7 +77,7 @@ pub fn check_source(source: &str, world: &dyn World) -> Checked {
             diagnostics,
         },
         Ok(ast) => {
-            let (ir, diagnostics) = check(&ast, source, world);
+            let (ir, diagnostics) = check(&ast, world);
             Checked {
                 ast: Some(ast),
                 ir,
@@ -88,8 +88,8 @@ pub fn check_source(source: &str, world: &dyn World) -> Checked {
 }
 
 /// Check a parsed file. Returns the IR when there are no errors, and all diagnostics.
-pub fn check(file: &File, source: &str, world: &dyn World) -> (Option<Pipeline>, Vec<Diagnostic>) {
-    let mut ctx = Ctx::new(source, world);
+pub fn check(file: &File, world: &dyn World) -> (Option<Pipeline>, Vec<Diagnostic>) {
+    let mut ctx = Ctx::new(world);
     let groups = group_blocks(&mut ctx, file);
     let one = |kw: &str| groups.get(kw).and_then(|v| v.first().copied());
     let all = |kw: &str| groups.get(kw).cloned().unwrap_or_default();

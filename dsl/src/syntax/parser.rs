@@ -39,8 +39,12 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
         .op(Op::prefix(Rule::op_neg))
 });
 
+/// Syntax errors list the punctuation pest expected, which needs its error detail on.
+static ERROR_DETAIL: std::sync::Once = std::sync::Once::new();
+
 /// Parse a whole file.
 pub fn parse(source: &str) -> Result<File, Vec<Diagnostic>> {
+    ERROR_DETAIL.call_once(|| pest::set_error_detail(true));
     check_nesting(source)?;
     let mut pairs = StkParser::parse(Rule::file, source).map_err(|e| vec![syntax_error(e)])?;
     let file_pair = pairs
@@ -76,6 +80,7 @@ pub fn parse(source: &str) -> Result<File, Vec<Diagnostic>> {
 /// Parse a single expression (used for `{...}` interpolations in message templates).
 /// `offset` is where the text starts in the file, so spans point into the file.
 pub fn parse_expr(text: &str, offset: usize) -> Result<Expr, Vec<Diagnostic>> {
+    ERROR_DETAIL.call_once(|| pest::set_error_detail(true));
     let shift = |mut d: Diagnostic| {
         d.span = Span::new(d.span.start + offset, d.span.end + offset);
         d
@@ -219,23 +224,23 @@ fn syntax_error(e: pest::error::Error<Rule>) -> Diagnostic {
         pest::error::InputLocation::Pos(p) => Span::new(p, p),
         pest::error::InputLocation::Span((s, end)) => Span::new(s, end),
     };
-    let message = match &e.variant {
-        pest::error::ErrorVariant::ParsingError {
-            positives,
-            negatives,
-        } => {
-            let mut list: Vec<String> = positives.iter().map(friendly).collect();
-            list.dedup();
-            match (list.is_empty(), negatives.is_empty()) {
-                (false, _) => format!("expected {}", join_or(&list)),
-                (true, false) => format!(
-                    "unexpected {}",
-                    join_or(&negatives.iter().map(friendly).collect::<Vec<_>>())
-                ),
-                (true, true) => "unexpected input".to_string(),
+    let mut expected: Vec<String> = Vec::new();
+    if let pest::error::ErrorVariant::ParsingError { positives, .. } = &e.variant {
+        expected.extend(positives.iter().filter(|r| !matches!(r, Rule::COMMENT | Rule::EOI)).map(friendly));
+    }
+    if let Some(attempts) = e.parse_attempts() {
+        for t in attempts.expected_tokens() {
+            // Punctuation only: operators and keywords are described by the rules above.
+            let token = t.to_string();
+            if matches!(token.as_str(), "=" | ":" | "{" | "}" | "(" | ")" | "[" | "]" | "," | "\"" | "/") {
+                expected.push(format!("`{token}`"));
             }
         }
-        pest::error::ErrorVariant::CustomError { message } => message.clone(),
+    }
+    let message = if expected.is_empty() {
+        "unexpected input".to_string()
+    } else {
+        format!("expected {}", join_or(&expected))
     };
     Diagnostic::new(Code::Syntax, span, format!("syntax error: {message}"))
         .label("here")
@@ -628,13 +633,21 @@ mod tests {
         for (src, at) in [
             ("pipeline p { region = }", 22),
             ("pipeline p { region = \"x\" ", 26),
-            ("schema s { a: string requird }", 21),
+            ("schema s { a: string requird }", 29),
             ("pipeline p { x = 5mx }", 17),
         ] {
             let errs = parse(src).expect_err(src);
             assert_eq!(errs[0].code, Code::Syntax, "{src}");
             assert_eq!(errs[0].span.start, at, "{src}: {errs:?}");
         }
+    }
+
+    #[test]
+    fn syntax_errors_say_what_was_expected() {
+        let errs = parse("schema s { a: string requird }").expect_err("bad");
+        assert_eq!(errs[0].message, "syntax error: expected `:` or `=`");
+        let errs = parse("pipeline p { region = }").expect_err("bad");
+        assert!(errs[0].message.starts_with("syntax error: expected an expression"), "{}", errs[0].message);
     }
 
     #[test]

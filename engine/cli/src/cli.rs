@@ -38,6 +38,14 @@ pub enum Command {
         /// A code such as `E0304` or `stk::E0304`; none lists every code
         code: Option<String>,
     },
+    /// Write the bundled demo replay file (deterministic; see README for the method)
+    #[command(hide = true, after_help = "Examples:\n  stkc demo-data --out pipelines/demo/ticks.jsonl")]
+    DemoData {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = crate::commands::demo_data::DEFAULT_SEED)]
+        seed: u64,
+    },
     /// Print shell completions
     #[command(
         after_help = "Examples:\n  stkc completions bash > /etc/bash_completion.d/stkc\n  stkc completions zsh > ~/.zfunc/_stkc"

@@ -76,14 +76,10 @@ pub(crate) fn check(ctx: &mut Ctx, block: &Block, env: &AlertEnv) -> Option<Aler
     let notify = a.get("notify").map_or(Some(Vec::new()), |e| notify(ctx, e));
     let message = match a.get("message") {
         Some(e) => template(ctx, e),
-        None => Some(Template {
-            text: format!("{}: {}", block.name.name, ctx.text(when_expr.span)),
-            parts: vec![TemplatePart::Text(format!(
-                "{}: {}",
-                block.name.name,
-                ctx.text(when_expr.span)
-            ))],
-        }),
+        None => {
+            let text = format!("{} fired: {}", block.name.name, crate::fmt::inline(when_expr));
+            Some(Template { text: text.clone(), parts: vec![TemplatePart::Text(text)] })
+        }
     };
     let delivery = match a.get("delivery") {
         Some(e) => attrs::choice(ctx, e, DELIVERY),
@@ -150,7 +146,7 @@ pub(crate) fn check(ctx: &mut Ctx, block: &Block, env: &AlertEnv) -> Option<Aler
     }
     Some(Alert {
         name: block.name.name.clone(),
-        text: ctx.text(when_expr.span).to_string(),
+        text: crate::fmt::inline(when_expr),
         when: when?,
         value,
         per: per?,

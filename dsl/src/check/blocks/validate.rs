@@ -72,7 +72,7 @@ pub(crate) fn check(
         match check_condition(ctx, &r.expr, ExprContext::Rule, "a rule") {
             Some(expr) => rules.push(Rule {
                 name: r.name.name.clone(),
-                text: ctx.text(r.expr.span).to_string(),
+                text: crate::fmt::inline(&r.expr),
                 expr,
             }),
             None => ok = false,

@@ -2,6 +2,7 @@
 
 mod check;
 mod compile;
+pub mod demo_data;
 mod explain;
 mod fmt;
 
@@ -16,6 +17,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Fmt(args) => fmt::run(&args),
         Command::Compile(args) => compile::run(&args),
         Command::Explain { code } => explain::run(code.as_deref()),
+        Command::DemoData { out, seed } => demo_data::run(&out, seed),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "stkc", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)

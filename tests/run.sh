@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The whole test suite, as the README states it: `bash tests/run.sh`.
+# It installs and starts what the tests need (on loopback only), builds, and runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/stkc-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# Snapshot tests never rewrite their snapshots here: a difference is a failure.
+export INSTA_UPDATE=no
+# Property tests: bounded so the suite's time is predictable.
+export PROPTEST_CASES="${PROPTEST_CASES:-512}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain"
+cargo --version
+rustc --version
+
+step "formatting (cargo fmt --check)"
+cargo fmt --all -- --check
+
+step "build (workspace, all targets)"
+cargo build --workspace --all-targets
+
+step "tests"
+cargo test --workspace --no-fail-fast
+
+step "the shipped pipelines through the CLI"
+stkc="$CARGO_TARGET_DIR/debug/stkc"
+"$stkc" check --deny warnings pipelines/*.stk
+"$stkc" fmt --check pipelines/*.stk
