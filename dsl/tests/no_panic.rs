@@ -10,18 +10,87 @@ use stk_dsl::check::NoWorld;
 use stk_dsl::{check_source, fmt};
 
 const TOKENS: &[&str] = &[
-    "pipeline", "source", "schema", "validate", "stream", "sink", "alert", "runtime", "rule", "{", "}", "(",
-    ")", "[", "]", ",", ":", "=", "==", "!=", "<", ">=", "+", "-", "*", "/", "%", "and", "or", "not", "true",
-    "null", "x", "ts", "close", "symbol", "yahoo", "kinesis", "influxdb", "s3_json", "s3_parquet", "ec2",
-    "glue", "5s", "1m", "24h", "1h30m", "5MiB", "1%", "0.5", "42", "\"AAPL\"", "\"a{b}\"", "/^[A-Z]+$/",
-    "pct_change", "abs", "avg", "prev", "date", "secret", "email", "required", "optional", "matches",
-    "string", "float64", "timestamp", "when", "per", "# c\n", "\n", " ",
+    "pipeline",
+    "source",
+    "schema",
+    "validate",
+    "stream",
+    "sink",
+    "alert",
+    "runtime",
+    "rule",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    ":",
+    "=",
+    "==",
+    "!=",
+    "<",
+    ">=",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "and",
+    "or",
+    "not",
+    "true",
+    "null",
+    "x",
+    "ts",
+    "close",
+    "symbol",
+    "yahoo",
+    "kinesis",
+    "influxdb",
+    "s3_json",
+    "s3_parquet",
+    "ec2",
+    "glue",
+    "5s",
+    "1m",
+    "24h",
+    "1h30m",
+    "5MiB",
+    "1%",
+    "0.5",
+    "42",
+    "\"AAPL\"",
+    "\"a{b}\"",
+    "/^[A-Z]+$/",
+    "pct_change",
+    "abs",
+    "avg",
+    "prev",
+    "date",
+    "secret",
+    "email",
+    "required",
+    "optional",
+    "matches",
+    "string",
+    "float64",
+    "timestamp",
+    "when",
+    "per",
+    "# c\n",
+    "\n",
+    " ",
 ];
 
 fn exercise(src: &str) {
     let checked = check_source(src, &NoWorld);
     for d in &checked.diagnostics {
-        assert!(d.span.start <= d.span.end && d.span.end <= src.len(), "span out of range: {d:?}");
+        assert!(
+            d.span.start <= d.span.end && d.span.end <= src.len(),
+            "span out of range: {d:?}"
+        );
     }
     if let Ok(once) = fmt::format_source(src) {
         let twice = fmt::format_source(&once).expect("formatted output parses");
@@ -73,6 +142,10 @@ fn pathological_inputs_are_diagnostics() {
         "\0".to_string(),
     ] {
         let checked = check_source(&src, &NoWorld);
-        assert!(checked.has_errors(), "expected a diagnostic for {:?}", &src[..src.len().min(40)]);
+        assert!(
+            checked.has_errors(),
+            "expected a diagnostic for {:?}",
+            &src[..src.len().min(40)]
+        );
     }
 }

@@ -27,12 +27,17 @@ impl<'a> Attrs<'a> {
         members: Members,
     ) -> Attrs<'a> {
         let what = format!("`{}` block", block.keyword.name);
+        let a_what = if block.keyword.name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            format!("an {what}")
+        } else {
+            format!("a {what}")
+        };
         let mut attrs_only = Vec::new();
         for e in &block.entries {
             match e {
                 Entry::Attr(a) => attrs_only.push(a),
                 Entry::Field(f) if !members.fields => {
-                    ctx.error(Code::MisplacedEntry, f.span, format!("a field declaration cannot appear in a {what}"))
+                    ctx.error(Code::MisplacedEntry, f.span, format!("a field declaration cannot appear in {a_what}"))
                     .label("field declaration")
                     .help("fields are declared in the `schema` block; attributes are written `key = value`");
                 }
@@ -40,7 +45,7 @@ impl<'a> Attrs<'a> {
                     ctx.error(
                         Code::MisplacedEntry,
                         r.span,
-                        format!("a rule cannot appear in a {what}"),
+                        format!("a rule cannot appear in {a_what}"),
                     )
                     .label("rule")
                     .help("rules are written in the `validate` block; alerts use `when = ...`");
@@ -116,7 +121,7 @@ fn collect_keys<'a, T>(
     for (key, span, item) in entries {
         if !spec.allowed.contains(&key) {
             let help = did_you_mean(key, spec.allowed.iter().copied())
-                .unwrap_or_else(|| format!("a {what} takes {}", one_of(spec.allowed)));
+                .unwrap_or_else(|| format!("it takes {}", one_of(spec.allowed)));
             ctx.error(
                 Code::UnknownAttr,
                 span,
@@ -184,6 +189,18 @@ pub(crate) fn string(ctx: &mut Ctx, e: &Expr, example: &str) -> Option<String> {
 }
 
 pub(crate) fn duration(ctx: &mut Ctx, e: &Expr) -> Option<u64> {
+    if let ExprKind::Unary {
+        op: crate::syntax::ast::UnaryOp::Neg,
+        operand,
+    } = &e.kind
+    {
+        if let ExprKind::Duration { .. } = operand.kind {
+            ctx.error(Code::BadDuration, e.span, "a duration cannot be negative")
+                .label("negative duration")
+                .help("write a positive duration such as `5m`");
+            return None;
+        }
+    }
     match &e.kind {
         ExprKind::Duration { millis, .. } => Some(*millis),
         _ => {
@@ -203,9 +220,23 @@ pub(crate) fn size(ctx: &mut Ctx, e: &Expr) -> Option<u64> {
     }
 }
 
+/// A number literal, with a leading minus folded in: `-1` is written as negation of `1`.
+pub(crate) fn signed_number(e: &Expr) -> Option<(f64, bool)> {
+    match &e.unparen().kind {
+        ExprKind::Number { value, is_int, .. } => Some((*value, *is_int)),
+        ExprKind::Unary {
+            op: crate::syntax::ast::UnaryOp::Neg,
+            operand,
+        } => signed_number(operand).map(|(v, i)| (-v, i)),
+        _ => None,
+    }
+}
+
 pub(crate) fn number(ctx: &mut Ctx, e: &Expr) -> Option<f64> {
+    if let Some((v, _)) = signed_number(e) {
+        return Some(v);
+    }
     match &e.kind {
-        ExprKind::Number { value, .. } => Some(*value),
         _ => {
             wrong_type(ctx, e, "a number", "`2` or `0.5`");
             None

@@ -65,7 +65,7 @@ pub(crate) fn tag_problem(key: &str, value: &str) -> Option<String> {
     if key.to_ascii_lowercase().starts_with("aws:") {
         return Some("the `aws:` prefix is reserved for AWS".into());
     }
-    if key.starts_with("stk:") {
+    if key.to_ascii_lowercase().starts_with("stk:") {
         return Some("the `stk:` prefix is reserved for the tags stkc sets itself".into());
     }
     if let Some(c) = key.chars().chain(value.chars()).find(|c| !allowed(*c)) {

@@ -101,3 +101,12 @@ pub(crate) fn one_of(items: &[&str]) -> String {
         n => format!("{} or {}", quoted[..n - 1].join(", "), quoted[n - 1]),
     }
 }
+
+/// "the schema's fields are: ..." (or that there is no schema to name fields from).
+pub(crate) fn fields_help(fields: &[String]) -> String {
+    if fields.is_empty() {
+        "the pipeline has no schema fields yet: declare them in the `schema` block".into()
+    } else {
+        format!("the schema's fields are: {}", fields.join(", "))
+    }
+}

@@ -32,7 +32,7 @@ pub(crate) fn check_condition(
     what: &str,
 ) -> Option<TypedExpr> {
     let typed = check_expr(ctx, e, cx)?;
-    if !matches!(typed.ty, Type::Bool | Type::Null) {
+    if typed.ty != Type::Bool {
         ctx.error(
             Code::NotBoolean,
             e.span,
@@ -121,7 +121,7 @@ impl Checker {
         }
         let known: Vec<String> = ctx.field_order.clone();
         let help = did_you_mean(name, known.iter().map(String::as_str))
-            .unwrap_or_else(|| format!("the schema's fields are: {}", known.join(", ")));
+            .unwrap_or_else(|| crate::check::ctx::fields_help(&known));
         ctx.error(
             Code::UnknownField,
             e.span,
@@ -331,7 +331,17 @@ impl Checker {
     ) -> Option<TypedExpr> {
         let Some(func) = Func::by_name(name) else {
             let names: Vec<&str> = Func::ALL.iter().map(|f| f.sig().name).collect();
-            let help = did_you_mean(name, names.iter().copied())
+            let synonym = match name {
+                "mean" | "average" => Some("avg"),
+                "std" | "stdev" | "stdev_samp" => Some("stddev"),
+                "pct" | "percent_change" | "pctchange" => Some("pct_change"),
+                "lag" | "previous" => Some("prev"),
+                "diff" | "delta" => Some("change"),
+                _ => None,
+            };
+            let help = synonym
+                .map(|s| format!("did you mean `{s}`?"))
+                .or_else(|| did_you_mean(name, names.iter().copied()))
                 .unwrap_or_else(|| format!("the functions are: {}", names.join(", ")));
             ctx.error(
                 Code::UnknownFunction,

@@ -105,9 +105,11 @@ pub fn check(file: &File, world: &dyn World) -> (Option<Pipeline>, Vec<Diagnosti
         .collect();
     let sinks = blocks::sink::check_all(&mut ctx, &all("sink"));
     let env = blocks::alert::AlertEnv {
+        has_source: groups.contains_key("source"),
+        has_lake: all("sink")
+            .iter()
+            .any(|b| b.kind.as_ref().is_some_and(|k| k.name == "s3_parquet")),
         stream: stream.as_ref(),
-        sinks: &sinks,
-        sources: &sources,
     };
     let alerts: Vec<_> = all("alert")
         .into_iter()
@@ -144,6 +146,8 @@ pub fn check(file: &File, world: &dyn World) -> (Option<Pipeline>, Vec<Diagnosti
 /// that are missing or appear too often.
 fn group_blocks<'a>(ctx: &mut Ctx, file: &'a File) -> BTreeMap<&'static str, Vec<&'a Block>> {
     let mut groups: BTreeMap<&'static str, Vec<&'a Block>> = BTreeMap::new();
+    // Keywords written in the file, even where the block's kind is wrong (and it is skipped).
+    let mut present = std::collections::BTreeSet::new();
     for block in &file.blocks {
         let kw = block.keyword.name.as_str();
         let Some(spec) = REGISTRY.iter().find(|s| s.keyword == kw) else {
@@ -166,6 +170,7 @@ fn group_blocks<'a>(ctx: &mut Ctx, file: &'a File) -> BTreeMap<&'static str, Vec
             .help(help);
             continue;
         };
+        present.insert(spec.keyword);
         if !check_kind(ctx, spec, block) {
             continue;
         }
@@ -185,7 +190,7 @@ fn group_blocks<'a>(ctx: &mut Ctx, file: &'a File) -> BTreeMap<&'static str, Vec
     }
     for spec in REGISTRY {
         let blocks = groups.get(spec.keyword).map_or(&[][..], |v| v.as_slice());
-        if spec.min > 0 && blocks.is_empty() {
+        if spec.min > 0 && !present.contains(spec.keyword) {
             let span = file
                 .blocks
                 .first()

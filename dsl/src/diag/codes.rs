@@ -79,13 +79,13 @@ codes! {
     BadEmail = "E0312", Error, "not an email address";
     BadRegex = "E0313", Error, "the regular expression does not compile";
     BadDuration = "E0314", Error, "a duration is zero or out of range for its use";
-    BadUrl = "E0315", Error, "not a valid http(s) URL";
+    BadUrl = "E0315", Error, "not a valid http(s) URL or host:port address";
     BadTag = "E0316", Error, "an AWS tag breaks AWS tag rules";
     InfluxColumn = "E0317", Error, "an InfluxDB tag or field column has an unusable type";
     BadPipelineName = "E0318", Error, "the pipeline name cannot be used in AWS resource names";
     EventTime = "E0319", Error, "the schema has no usable event-time field";
     BadDelivery = "E0320", Error, "an alert's delivery path does not exist in this pipeline";
-    NullablePartition = "E0321", Error, "a partition key is an optional field";
+    NullablePartition = "E0321", Error, "a partition key is an optional field (or a boolean, for the stream)";
     PartitionedBufferSize = "E0322", Error, "Firehose dynamic partitioning needs a buffer of at least 64 MiB";
     BadSchedule = "E0323", Error, "a schedule is malformed";
     BadInstanceType = "E0324", Error, "not an EC2 instance type";

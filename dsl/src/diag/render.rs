@@ -2,10 +2,13 @@
 //! diagnostic for tools, and GitHub Actions workflow commands for pull-request annotations.
 
 use super::{Diagnostic, Severity};
-use crate::syntax::span::{Span, line_col};
+#[cfg(feature = "render")]
+use crate::syntax::span::Span;
+use crate::syntax::span::line_col;
 #[cfg(feature = "render")]
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
 use serde::Serialize;
+#[cfg(feature = "render")]
 use std::fmt;
 
 #[cfg(feature = "render")]
@@ -83,7 +86,10 @@ pub fn render_human(file: &str, source: &str, diags: &[Diagnostic], style: Human
     let theme = match style {
         HumanStyle::Color => GraphicalTheme::unicode(),
         HumanStyle::NoColor => GraphicalTheme::unicode_nocolor(),
-        HumanStyle::Ascii => GraphicalTheme::ascii(),
+        HumanStyle::Ascii => GraphicalTheme {
+            characters: miette::ThemeCharacters::ascii(),
+            styles: miette::ThemeStyles::none(),
+        },
     };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
     let mut out = String::new();

@@ -46,7 +46,8 @@ static ERROR_DETAIL: std::sync::Once = std::sync::Once::new();
 pub fn parse(source: &str) -> Result<File, Vec<Diagnostic>> {
     ERROR_DETAIL.call_once(|| pest::set_error_detail(true));
     check_nesting(source)?;
-    let mut pairs = StkParser::parse(Rule::file, source).map_err(|e| vec![syntax_error(e)])?;
+    let mut pairs =
+        StkParser::parse(Rule::file, source).map_err(|e| vec![syntax_error(e, source)])?;
     let file_pair = pairs
         .next()
         .expect("the file rule always produces one pair");
@@ -87,7 +88,7 @@ pub fn parse_expr(text: &str, offset: usize) -> Result<Expr, Vec<Diagnostic>> {
     };
     check_nesting(text).map_err(|ds| ds.into_iter().map(shift).collect::<Vec<_>>())?;
     let pairs =
-        StkParser::parse(Rule::expr_only, text).map_err(|e| vec![shift(syntax_error(e))])?;
+        StkParser::parse(Rule::expr_only, text).map_err(|e| vec![shift(syntax_error(e, text))])?;
     let b = Builder {
         errors: RefCell::new(Vec::new()),
         source: text,
@@ -213,29 +214,60 @@ fn friendly(rule: &Rule) -> String {
         Rule::tagged => "a tagged map (`kind { ... }`)",
         Rule::paren => "`(`",
         Rule::boolean => "`true` or `false`",
+        Rule::expr_only => "an expression",
         Rule::null => "`null`",
         other => return format!("{other:?}"),
     }
     .to_string()
 }
 
-fn syntax_error(e: pest::error::Error<Rule>) -> Diagnostic {
+fn syntax_error(e: pest::error::Error<Rule>, source: &str) -> Diagnostic {
     let span = match e.location {
         pest::error::InputLocation::Pos(p) => Span::new(p, p),
         pest::error::InputLocation::Span((s, end)) => Span::new(s, end),
     };
     let mut expected: Vec<String> = Vec::new();
     if let pest::error::ErrorVariant::ParsingError { positives, .. } = &e.variant {
-        expected.extend(positives.iter().filter(|r| !matches!(r, Rule::COMMENT | Rule::EOI)).map(friendly));
+        expected.extend(
+            positives
+                .iter()
+                .filter(|r| !matches!(r, Rule::COMMENT | Rule::EOI))
+                .map(friendly),
+        );
     }
     if let Some(attempts) = e.parse_attempts() {
         for t in attempts.expected_tokens() {
             // Punctuation only: operators and keywords are described by the rules above.
             let token = t.to_string();
-            if matches!(token.as_str(), "=" | ":" | "{" | "}" | "(" | ")" | "[" | "]" | "," | "\"" | "/") {
+            if matches!(
+                token.as_str(),
+                "=" | ":" | "{" | "}" | "(" | ")" | "[" | "]" | "," | "\"" | "/"
+            ) {
                 expected.push(format!("`{token}`"));
             }
         }
+    }
+    // An opening quote with no closing one on its line: say so, rather than what was expected.
+    let at = &source[span.start.min(source.len())..];
+    if at.starts_with('"')
+        && !at[1..]
+            .split('\n')
+            .next()
+            .unwrap_or("")
+            .replace("\\\\", "")
+            .replace("\\\"", "")
+            .contains('"')
+    {
+        return Diagnostic::new(
+            Code::Syntax,
+            Span::new(span.start, span.start + 1),
+            "syntax error: this string is never closed",
+        )
+        .label("string starts here")
+        .help("close it with `\"` on the same line; a `\"` inside a string is written `\\\"`");
+    }
+    if let Some(d) = explain_common_mistake(source, span.start, &expected) {
+        return d;
     }
     let message = if expected.is_empty() {
         "unexpected input".to_string()
@@ -245,6 +277,70 @@ fn syntax_error(e: pest::error::Error<Rule>) -> Diagnostic {
     Diagnostic::new(Code::Syntax, span, format!("syntax error: {message}"))
         .label("here")
         .help("see dsl/README.md for the grammar; every block is `keyword name [: kind] { key = value ... }`")
+}
+
+const BLOCK_KEYWORDS: &[&str] = &[
+    "pipeline", "source", "schema", "validate", "stream", "sink", "alert", "runtime",
+];
+const MODIFIERS: &[&str] = &["required", "optional", "matches"];
+
+/// Two mistakes the bare "expected ..." message explains badly: a block left open (the next
+/// block's keyword is then read as an entry), and a misspelt field modifier (read as the
+/// start of the next entry).
+fn explain_common_mistake(source: &str, at: usize, expected: &[String]) -> Option<Diagnostic> {
+    if !expected.iter().any(|e| e == "`:`" || e == "`=`") {
+        return None;
+    }
+    let before = &source[..at.min(source.len())];
+    // The word just before the error position.
+    let trimmed = before.trim_end();
+    let word_start = trimmed
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .map_or(0, |i| i + 1);
+    let word = &trimmed[word_start..];
+    if BLOCK_KEYWORDS.contains(&word)
+        && before[..word_start]
+            .trim_end()
+            .ends_with(['\n', '}', '"', ']', ')'])
+        || BLOCK_KEYWORDS.contains(&word)
+            && before[..word_start]
+                .chars()
+                .rev()
+                .take_while(|c| *c != '\n')
+                .all(char::is_whitespace)
+    {
+        return Some(
+            Diagnostic::new(
+                Code::Syntax,
+                Span::new(word_start, word_start + word.len()),
+                format!("syntax error: a `{word}` block starts inside the block above it"),
+            )
+            .label(format!("`{word}` here"))
+            .help("the block above is missing its closing `}`"),
+        );
+    }
+    let prev_line_end = before[..word_start]
+        .trim_end_matches([' ', '\t'])
+        .ends_with('\n');
+    if !word.is_empty() && !prev_line_end {
+        let close = MODIFIERS
+            .iter()
+            .find(|m| strsim::damerau_levenshtein(word, m) <= 2);
+        if let Some(m) = close {
+            return Some(
+                Diagnostic::new(
+                    Code::Syntax,
+                    Span::new(word_start, word_start + word.len()),
+                    format!("syntax error: `{word}` is not a field modifier"),
+                )
+                .label("unknown modifier")
+                .help(format!(
+                    "did you mean `{m}`? A field is `name: type [required|optional] [matches /re/]`"
+                )),
+            );
+        }
+    }
+    None
 }
 
 fn join_or(items: &[String]) -> String {
@@ -322,7 +418,13 @@ impl Builder<'_> {
     fn literal_error(&self, span: Span, what: &str, msg: String) {
         self.errors.borrow_mut().push(
             Diagnostic::new(Code::BadLiteral, span, format!("invalid {what}: {msg}"))
-                .label(format!("this {what}")),
+                .label(format!("this {what}"))
+                .help(match what {
+                    "duration" => "durations are a number and a unit: ms, s, m, h, d, w (`5s`, `1h30m`)",
+                    "size" => "sizes are a whole number of bytes: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB (`64MiB`)",
+                    "string" => "escapes are \\\" \\\\ \\n \\t \\r \\{ \\} and \\u{XXXX}",
+                    _ => "numbers are decimal, optionally with `_` separators and an exponent (`1_000`, `2.5e3`)",
+                }),
         );
     }
 
@@ -633,7 +735,7 @@ mod tests {
         for (src, at) in [
             ("pipeline p { region = }", 22),
             ("pipeline p { region = \"x\" ", 26),
-            ("schema s { a: string requird }", 29),
+            ("schema s { a: string requird }", 21),
             ("pipeline p { x = 5mx }", 17),
         ] {
             let errs = parse(src).expect_err(src);
@@ -645,9 +747,19 @@ mod tests {
     #[test]
     fn syntax_errors_say_what_was_expected() {
         let errs = parse("schema s { a: string requird }").expect_err("bad");
-        assert_eq!(errs[0].message, "syntax error: expected `:` or `=`");
+        assert_eq!(errs[0].message, "syntax error: `requird` is not a field modifier");
+        let errs = parse("source s: yahoo { every = 5s\nschema q { }").expect_err("bad");
+        assert_eq!(errs[0].message, "syntax error: a `schema` block starts inside the block above it");
+        let errs = parse("pipeline p { region = \"eu\n}").expect_err("bad");
+        assert_eq!(errs[0].message, "syntax error: this string is never closed");
         let errs = parse("pipeline p { region = }").expect_err("bad");
-        assert!(errs[0].message.starts_with("syntax error: expected an expression"), "{}", errs[0].message);
+        assert!(
+            errs[0]
+                .message
+                .starts_with("syntax error: expected an expression"),
+            "{}",
+            errs[0].message
+        );
     }
 
     #[test]

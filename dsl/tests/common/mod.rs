@@ -5,7 +5,10 @@
 use std::path::{Path, PathBuf};
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("dsl/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("dsl/ has a parent")
+        .to_path_buf()
 }
 
 /// `*.stk` files directly inside `dir`, sorted.

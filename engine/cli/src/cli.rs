@@ -39,7 +39,10 @@ pub enum Command {
         code: Option<String>,
     },
     /// Write the bundled demo replay file (deterministic; see README for the method)
-    #[command(hide = true, after_help = "Examples:\n  stkc demo-data --out pipelines/demo/ticks.jsonl")]
+    #[command(
+        hide = true,
+        after_help = "Examples:\n  stkc demo-data --out pipelines/demo/ticks.jsonl"
+    )]
     DemoData {
         #[arg(long)]
         out: PathBuf,

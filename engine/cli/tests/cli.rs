@@ -23,8 +23,16 @@ const BAD: &str = "pipeline p { region = \"mars-1\" }\nsource s: yahoo { symbols
 
 #[test]
 fn check_clean_pipeline_exits_0() {
-    let out = stkc().args(["check", "pipelines/stocks.stk"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = stkc()
+        .args(["check", "pipelines/stocks.stk"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("0 errors"));
 }
 
@@ -46,7 +54,12 @@ fn check_reports_every_error_with_position_and_exits_1() {
 fn check_json_is_one_object_per_diagnostic() {
     let dir = tempfile::tempdir().unwrap();
     let f = write_tmp(&dir, "bad.stk", BAD);
-    let out = stkc().arg("check").arg(&f).args(["--format", "json"]).output().unwrap();
+    let out = stkc()
+        .arg("check")
+        .arg(&f)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -56,8 +69,17 @@ fn check_json_is_one_object_per_diagnostic() {
     let region = &lines[0];
     assert_eq!(region["code"], "stk::E0301");
     assert_eq!(region["severity"], "error");
-    assert_eq!((region["line"].as_u64(), region["column"].as_u64()), (Some(1), Some(23)));
-    assert_eq!((region["end"]["line"].as_u64(), region["end"]["column"].as_u64()), (Some(1), Some(31)));
+    assert_eq!(
+        (region["line"].as_u64(), region["column"].as_u64()),
+        (Some(1), Some(23))
+    );
+    assert_eq!(
+        (
+            region["end"]["line"].as_u64(),
+            region["end"]["column"].as_u64()
+        ),
+        (Some(1), Some(31))
+    );
     assert!(region["help"].as_str().is_some());
     assert!(region["file"].as_str().unwrap().ends_with("bad.stk"));
 }
@@ -66,7 +88,12 @@ fn check_json_is_one_object_per_diagnostic() {
 fn check_github_annotations() {
     let dir = tempfile::tempdir().unwrap();
     let f = write_tmp(&dir, "bad.stk", BAD);
-    let out = stkc().arg("check").arg(&f).args(["--format", "github"]).output().unwrap();
+    let out = stkc()
+        .arg("check")
+        .arg(&f)
+        .args(["--format", "github"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     let first = text.lines().next().unwrap();
@@ -82,7 +109,12 @@ fn deny_warnings_turns_warnings_into_failure() {
     let warn = "pipeline p { region = \"eu-west-1\" }\nsource s: yahoo { symbols = [\"AAPL\", \"AAPL\"]  every = 5s }\nschema q { ts: timestamp required  symbol: string required }\n";
     let f = write_tmp(&dir, "warn.stk", warn);
     stkc().arg("check").arg(&f).assert().code(0);
-    stkc().arg("check").arg(&f).args(["--deny", "warnings"]).assert().code(1);
+    stkc()
+        .arg("check")
+        .arg(&f)
+        .args(["--deny", "warnings"])
+        .assert()
+        .code(1);
 }
 
 #[test]
@@ -90,7 +122,12 @@ fn unreadable_and_binary_inputs_are_errors_not_crashes() {
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("bin.stk");
     std::fs::write(&bin, [0xff, 0xfe, 0x00, 0x01]).unwrap();
-    let out = stkc().arg("check").arg(&bin).arg("does/not/exist.stk").output().unwrap();
+    let out = stkc()
+        .arg("check")
+        .arg(&bin)
+        .arg("does/not/exist.stk")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not UTF-8"), "{err}");
@@ -99,27 +136,55 @@ fn unreadable_and_binary_inputs_are_errors_not_crashes() {
 
 #[test]
 fn fmt_check_passes_on_shipped_pipelines_and_fails_with_a_diff() {
-    stkc().args(["fmt", "--check", "pipelines/stocks.stk", "pipelines/demo.stk"]).assert().code(0);
+    stkc()
+        .args([
+            "fmt",
+            "--check",
+            "pipelines/stocks.stk",
+            "pipelines/demo.stk",
+        ])
+        .assert()
+        .code(0);
     let dir = tempfile::tempdir().unwrap();
     let f = write_tmp(&dir, "ugly.stk", "pipeline p {region=\"eu-west-1\"}\n");
     let out = stkc().arg("fmt").arg("--check").arg(&f).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let diff = String::from_utf8_lossy(&out.stdout);
-    assert!(diff.contains("-pipeline p {region=\"eu-west-1\"}") && diff.contains("+  region = \"eu-west-1\""), "{diff}");
+    assert!(
+        diff.contains("-pipeline p {region=\"eu-west-1\"}")
+            && diff.contains("+  region = \"eu-west-1\""),
+        "{diff}"
+    );
     stkc().arg("fmt").arg(&f).assert().code(0);
-    assert_eq!(std::fs::read_to_string(&f).unwrap(), "pipeline p {\n  region = \"eu-west-1\"\n}\n");
+    assert_eq!(
+        std::fs::read_to_string(&f).unwrap(),
+        "pipeline p {\n  region = \"eu-west-1\"\n}\n"
+    );
     stkc().arg("fmt").arg("--check").arg(&f).assert().code(0);
 }
 
 #[test]
 fn compile_emits_the_ir_as_json_and_yaml() {
-    let out = stkc().args(["compile", "pipelines/stocks.stk", "--emit", "ir"]).output().unwrap();
+    let out = stkc()
+        .args(["compile", "pipelines/stocks.stk", "--emit", "ir"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let ir: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(ir["name"], "stocks");
     assert_eq!(ir["stream"]["retention_hours"], 24);
     assert_eq!(ir["alerts"][0]["when"]["type"], "bool");
-    let out = stkc().args(["compile", "pipelines/stocks.stk", "--emit", "ir", "--format", "yaml"]).output().unwrap();
+    let out = stkc()
+        .args([
+            "compile",
+            "pipelines/stocks.stk",
+            "--emit",
+            "ir",
+            "--format",
+            "yaml",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let y: serde_yaml::Value = serde_yaml::from_slice(&out.stdout).unwrap();
     assert_eq!(y["name"].as_str(), Some("stocks"));
@@ -135,7 +200,10 @@ fn compile_refuses_a_pipeline_with_errors() {
 #[test]
 fn usage_errors_and_explain() {
     stkc().args(["check"]).assert().code(2);
-    stkc().args(["check", "--format", "xml", "x.stk"]).assert().code(2);
+    stkc()
+        .args(["check", "--format", "xml", "x.stk"])
+        .assert()
+        .code(2);
     let out = stkc().args(["explain", "E0304"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("SSH"));
     stkc().args(["explain", "E9999"]).assert().code(1);
@@ -147,7 +215,10 @@ fn every_subcommand_help_has_an_example() {
     for sub in ["check", "fmt", "compile", "explain", "completions"] {
         let out = stkc().args([sub, "--help"]).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("Examples:\n  stkc "), "`stkc {sub} --help` has no example");
+        assert!(
+            text.contains("Examples:\n  stkc "),
+            "`stkc {sub} --help` has no example"
+        );
     }
 }
 
@@ -155,8 +226,15 @@ fn every_subcommand_help_has_an_example() {
 fn the_bundled_demo_data_is_what_the_generator_makes() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("ticks.jsonl");
-    stkc().args(["demo-data", "--out"]).arg(&out).assert().code(0);
+    stkc()
+        .args(["demo-data", "--out"])
+        .arg(&out)
+        .assert()
+        .code(0);
     let made = std::fs::read(&out).unwrap();
     let shipped = std::fs::read(root().join("pipelines/demo/ticks.jsonl")).unwrap();
-    assert!(made == shipped, "pipelines/demo/ticks.jsonl differs from `stkc demo-data` output; regenerate it");
+    assert!(
+        made == shipped,
+        "pipelines/demo/ticks.jsonl differs from `stkc demo-data` output; regenerate it"
+    );
 }

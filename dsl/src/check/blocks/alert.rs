@@ -5,8 +5,7 @@ use crate::check::ctx::{Ctx, did_you_mean};
 use crate::check::expr::{ExprContext, check_condition, check_expr};
 use crate::diag::Code;
 use crate::ir::{
-    Alert, Delivery, ExprNode, NotifyTarget, Severity, Sink, SinkKind, Source, Stream, Template,
-    TemplatePart, Type,
+    Alert, Delivery, ExprNode, NotifyTarget, Severity, Stream, Template, TemplatePart, Type,
 };
 use crate::syntax::ast::{Block, Expr, ExprKind};
 use crate::syntax::parse_expr;
@@ -31,8 +30,10 @@ const DELIVERY: &[(&str, Delivery)] = &[
 /// What an alert needs to know about the rest of the pipeline.
 pub(crate) struct AlertEnv<'a> {
     pub stream: Option<&'a Stream>,
-    pub sinks: &'a [Sink],
-    pub sources: &'a [Source],
+    /// A `source` block exists (realtime alerts are evaluated where records are read).
+    pub has_source: bool,
+    /// An `s3_parquet` sink exists (near-real-time alerts run over it).
+    pub has_lake: bool,
 }
 
 pub(crate) fn check(ctx: &mut Ctx, block: &Block, env: &AlertEnv) -> Option<Alert> {
@@ -49,7 +50,6 @@ pub(crate) fn check(ctx: &mut Ctx, block: &Block, env: &AlertEnv) -> Option<Aler
             .filter(|_| !matches!(lhs.kind, ExprKind::Null)),
         _ => None,
     };
-    let lookback_ms = when.as_ref().map_or(0, |w| w.lookback_ms());
 
     let per = a.get("per").map_or(Some(Vec::new()), |e| per(ctx, e));
     let for_ms = match a.get("for") {
@@ -77,22 +77,38 @@ pub(crate) fn check(ctx: &mut Ctx, block: &Block, env: &AlertEnv) -> Option<Aler
     let message = match a.get("message") {
         Some(e) => template(ctx, e),
         None => {
-            let text = format!("{} fired: {}", block.name.name, crate::fmt::inline(when_expr));
-            Some(Template { text: text.clone(), parts: vec![TemplatePart::Text(text)] })
+            let text = format!(
+                "{} fired: {}",
+                block.name.name,
+                crate::fmt::inline(when_expr)
+            );
+            Some(Template {
+                text: text.clone(),
+                parts: vec![TemplatePart::Text(text)],
+            })
         }
     };
+    // The message's windows need history too (the notify Lambda reads that far back).
+    let lookback_ms = when
+        .as_ref()
+        .map_or(0, |w| w.lookback_ms())
+        .max(message.as_ref().map_or(0, |m| {
+            m.parts
+                .iter()
+                .map(|p| match p {
+                    TemplatePart::Expr(e) => e.lookback_ms(),
+                    TemplatePart::Text(_) => 0,
+                })
+                .max()
+                .unwrap_or(0)
+        }));
     let delivery = match a.get("delivery") {
         Some(e) => attrs::choice(ctx, e, DELIVERY),
         None => Some(Delivery::Realtime),
     };
     let delivery_span = a.get("delivery").map_or(block.name.span, |e| e.span);
     match delivery {
-        Some(Delivery::NearRealTime)
-            if !env
-                .sinks
-                .iter()
-                .any(|s| matches!(s.kind, SinkKind::S3Parquet(_))) =>
-        {
+        Some(Delivery::NearRealTime) if !env.has_lake => {
             ctx.error(
                 Code::BadDelivery,
                 delivery_span,
@@ -101,7 +117,7 @@ pub(crate) fn check(ctx: &mut Ctx, block: &Block, env: &AlertEnv) -> Option<Aler
             .label("no s3_parquet sink")
             .help("add `sink lake: s3_parquet { from = raw }`, or use `delivery = realtime`");
         }
-        Some(Delivery::Realtime) if env.sources.is_empty() => {
+        Some(Delivery::Realtime) if !env.has_source => {
             ctx.error(Code::BadDelivery, delivery_span, "realtime alerts run where the records are scraped, and this pipeline has no source")
                 .label("no source to evaluate it")
                 .help("add a `source`, or use `delivery = near_real_time` over the lake");
@@ -186,9 +202,7 @@ fn per(ctx: &mut Ctx, e: &Expr) -> Option<Vec<String>> {
         };
         if !ctx.fields.contains_key(name) {
             let help = did_you_mean(name, ctx.field_order.iter().map(String::as_str))
-                .unwrap_or_else(|| {
-                    format!("the schema's fields are: {}", ctx.field_order.join(", "))
-                });
+                .unwrap_or_else(|| crate::check::ctx::fields_help(&ctx.field_order));
             ctx.error(
                 Code::UnknownField,
                 span,
@@ -268,6 +282,14 @@ fn template(ctx: &mut Ctx, e: &Expr) -> Option<Template> {
                 let next = raw[i + 1..].chars().next().unwrap_or('\\');
                 match next {
                     '{' | '}' => text.push(next),
+                    'u' => {
+                        // `\u{2713}`: the escape runs to its closing brace.
+                        let close = raw[i..end].find('}').map_or(end, |j| i + j + 1);
+                        let lit = format!("\"{}\"", &raw[i..close]);
+                        text.push_str(&crate::syntax::literal::unescape(&lit).unwrap_or_default());
+                        i = close;
+                        continue;
+                    }
                     _ => {
                         // Resolve the escape the same way the string literal did.
                         let lit = format!("\"\\{next}\"");
@@ -300,7 +322,16 @@ fn template(ctx: &mut Ctx, e: &Expr) -> Option<Template> {
                 } else {
                     match parse_expr(inner, base + i + 1) {
                         Ok(expr) => match check_expr(ctx, &expr, ExprContext::Alert) {
-                            Some(t) if t.ty == Type::Regex => ok = false,
+                            Some(t) if t.ty == Type::Regex => {
+                                ctx.error(
+                                    Code::BadTemplate,
+                                    expr.span,
+                                    "a regular expression cannot be shown in a message",
+                                )
+                                .label("a regex")
+                                .help("interpolate a field or expression, e.g. `{symbol}`");
+                                ok = false;
+                            }
                             Some(t) => {
                                 if !text.is_empty() {
                                     parts.push(TemplatePart::Text(std::mem::take(&mut text)));
@@ -313,6 +344,7 @@ fn template(ctx: &mut Ctx, e: &Expr) -> Option<Template> {
                             for mut d in diags {
                                 d.code = Code::BadTemplate;
                                 d.message = format!("in `{{{inner}}}`: {}", d.message);
+                                d.help = Some("an interpolation `{...}` holds one expression, e.g. `{close}` or `{pct_change(close, 1m)}`; write `\\{` for a literal brace".into());
                                 ctx.report(d);
                             }
                             ok = false;

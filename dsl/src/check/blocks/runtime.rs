@@ -58,7 +58,7 @@ pub(crate) fn check(ctx: &mut Ctx, block: &Block) -> Option<Runtime> {
             ctx.error(
                 Code::BadName,
                 e.span,
-                format!("`{s}` is not a {prefix}... id"),
+                format!("`{s}` is not an id of the form `{prefix}...`"),
             )
             .label("malformed id")
             .help(format!("ids look like `{prefix}0123456789abcdef0`"));
@@ -162,9 +162,9 @@ fn cidr(ctx: &mut Ctx, s: &str, span: crate::syntax::span::Span) -> Option<Strin
         )
         .label("more than one address")
         .help(format!(
-            "if only the VPN connects, use its egress address: `\"{}/{}\"`",
-            net.addr(),
-            net.max_prefix_len()
+            "if only the VPN connects, allow just its egress address, written with /{} (e.g. `\"{}\"`)",
+            net.max_prefix_len(),
+            if net.max_prefix_len() == 32 { "203.0.113.7/32" } else { "2001:db8::7/128" }
         ));
     }
     Some(net.to_string())

@@ -134,7 +134,7 @@ fn yahoo(ctx: &mut Ctx, block: &Block, schema: Option<&Schema>) -> Option<YahooS
             ctx.error(
                 Code::FastPolling,
                 e.span,
-                "polling every second per source invites HTTP 429 from Yahoo",
+                "polling more often than every 2 seconds invites HTTP 429 from Yahoo",
             )
             .label("fast polling")
             .help("`every = 5s` is what Yahoo's own pages do");

@@ -19,20 +19,17 @@ pub(crate) fn check(ctx: &mut Ctx, block: &Block) -> Option<Stream> {
         Some(e) if matches!(&e.kind, ExprKind::Ident(n) if n == "on_demand") => {
             Some(StreamCapacity::OnDemand)
         }
-        Some(e) => match &e.kind {
-            ExprKind::Number {
-                value,
-                is_int: true,
-                ..
-            } if *value >= aws::KINESIS_SHARDS.0 as f64
-                && *value <= aws::KINESIS_SHARDS.1 as f64 =>
+        Some(e) => match attrs::signed_number(e) {
+            Some((value, true))
+                if value >= aws::KINESIS_SHARDS.0 as f64
+                    && value <= aws::KINESIS_SHARDS.1 as f64 =>
             {
                 Some(StreamCapacity::Provisioned {
-                    shards: *value as u32,
+                    shards: value as u32,
                 })
             }
-            ExprKind::Number { raw, .. } => {
-                ctx.error(Code::ShardCount, e.span, format!("{raw} is not a valid shard count"))
+            Some((value, _)) => {
+                ctx.error(Code::ShardCount, e.span, format!("{value} is not a valid shard count"))
                     .label(format!("must be a whole number from {} to {}", aws::KINESIS_SHARDS.0, aws::KINESIS_SHARDS.1))
                     .help("one shard takes 1,000 records or 1 MiB per second; or write `shards = on_demand`");
                 None

@@ -29,10 +29,30 @@ struct Symbol {
 }
 
 const SYMBOLS: &[Symbol] = &[
-    Symbol { name: "AAPL", start: 232.10, vol: 0.0004, jumps: &[(600, 0.018), (3100, -0.021)] },
-    Symbol { name: "MSFT", start: 421.55, vol: 0.00035, jumps: &[(1800, -0.016)] },
-    Symbol { name: "AMZN", start: 198.30, vol: 0.0005, jumps: &[(900, 0.024), (4000, 0.015)] },
-    Symbol { name: "TSLA", start: 341.80, vol: 0.0009, jumps: &[(240, -0.03), (2500, 0.027), (4400, -0.019)] },
+    Symbol {
+        name: "AAPL",
+        start: 232.10,
+        vol: 0.0004,
+        jumps: &[(600, 0.018), (3100, -0.021)],
+    },
+    Symbol {
+        name: "MSFT",
+        start: 421.55,
+        vol: 0.00035,
+        jumps: &[(1800, -0.016)],
+    },
+    Symbol {
+        name: "AMZN",
+        start: 198.30,
+        vol: 0.0005,
+        jumps: &[(900, 0.024), (4000, 0.015)],
+    },
+    Symbol {
+        name: "TSLA",
+        start: 341.80,
+        vol: 0.0009,
+        jumps: &[(240, -0.03), (2500, 0.027), (4400, -0.019)],
+    },
 ];
 
 const BARS: usize = 6 * 720 + 360; // 6.5 hours of 5-second bars
@@ -40,7 +60,10 @@ const BARS: usize = 6 * 720 + 360; // 6.5 hours of 5-second bars
 /// The whole demo file as text.
 pub fn generate(seed: u64) -> String {
     let mut rng = Pcg64::seed_from_u64(seed);
-    let open_time: DateTime<Utc> = Utc.with_ymd_and_hms(2026, 11, 27, 14, 30, 0).single().expect("valid date");
+    let open_time: DateTime<Utc> = Utc
+        .with_ymd_and_hms(2026, 11, 27, 14, 30, 0)
+        .single()
+        .expect("valid date");
     let mut state: Vec<(f64, f64)> = SYMBOLS.iter().map(|s| (s.start, s.start)).collect(); // (close, day open)
     let mut out = String::with_capacity(BARS * SYMBOLS.len() * 170);
     let mut n = 0usize;
@@ -69,7 +92,9 @@ pub fn generate(seed: u64) -> String {
                     std::mem::swap(&mut high_out, &mut low_out); // fails rule `range`
                 }
             }
-            let line = record(sym.name, ts, close, open, high_out, low_out, close_out, volume);
+            let line = record(
+                sym.name, ts, close, open, high_out, low_out, close_out, volume,
+            );
             out.push_str(&line);
             if n % 1499 == 0 {
                 out.push_str(&line); // an at-least-once duplicate
@@ -80,7 +105,16 @@ pub fn generate(seed: u64) -> String {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn record(symbol: &str, ts: DateTime<Utc>, price: f64, open: f64, high: f64, low: f64, close: f64, volume: i64) -> String {
+fn record(
+    symbol: &str,
+    ts: DateTime<Utc>,
+    price: f64,
+    open: f64,
+    high: f64,
+    low: f64,
+    close: f64,
+    volume: i64,
+) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -98,9 +132,14 @@ fn record(symbol: &str, ts: DateTime<Utc>, price: f64, open: f64, high: f64, low
 pub fn run(out: &Path, seed: u64) -> Result<ExitCode> {
     let text = generate(seed);
     if let Some(dir) = out.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create `{}`", dir.display()))?;
     }
     std::fs::write(out, &text).with_context(|| format!("cannot write `{}`", out.display()))?;
-    eprintln!("wrote {} records to {}", text.lines().count(), out.display());
+    eprintln!(
+        "wrote {} records to {}",
+        text.lines().count(),
+        out.display()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -176,9 +176,7 @@ fn columns(
         let Some(info) = ctx.fields.get(name).cloned() else {
             let help =
                 crate::check::ctx::did_you_mean(name, ctx.field_order.iter().map(String::as_str))
-                    .unwrap_or_else(|| {
-                        format!("the schema's fields are: {}", ctx.field_order.join(", "))
-                    });
+                    .unwrap_or_else(|| crate::check::ctx::fields_help(&ctx.field_order));
             ctx.error(
                 Code::UnknownField,
                 span,

@@ -66,7 +66,7 @@ fn buffer(ctx: &mut Ctx, e: &Expr, partitioned: bool) -> Option<(u32, u64)> {
             let (lo, hi) = aws::FIREHOSE_INTERVAL_S;
             if ms % 1000 != 0 || ms / 1000 < lo || ms / 1000 > hi {
                 ctx.error(Code::BufferInterval, v.span, "Firehose buffers for 60 to 900 seconds")
-                    .label("outside 60s-900s")
+                    .label(if ms % 1000 != 0 { "not a whole number of seconds" } else { "outside 60s-900s" })
                     .help("write e.g. `interval = 60s` (the lowest latency Firehose allows with dynamic partitioning)");
                 None
             } else {
@@ -81,7 +81,7 @@ fn buffer(ctx: &mut Ctx, e: &Expr, partitioned: bool) -> Option<(u32, u64)> {
             let (lo, hi) = aws::FIREHOSE_SIZE_MIB;
             if bytes % MIB != 0 || bytes / MIB < lo || bytes / MIB > hi {
                 ctx.error(Code::BufferSize, v.span, "Firehose buffers 1 to 128 MiB, in whole MiB")
-                    .label("outside 1MiB-128MiB")
+                    .label(if bytes % MIB != 0 { "not a whole number of MiB (1 MB is 1,000,000 bytes)" } else { "outside 1MiB-128MiB" })
                     .help("write e.g. `size = 64MiB`");
                 None
             } else if partitioned && bytes / MIB < aws::FIREHOSE_PARTITIONED_MIN_MIB {

@@ -1,0 +1,25 @@
+//! Evaluation of a compiled pipeline on records, one at a time: decoding JSON records into
+//! typed [`Record`]s, validation ([`Validator`]), and the streaming alert evaluator
+//! ([`AlertEvaluator`]). The window and firing state machines in [`window`], [`admit`] and
+//! [`fire`] are the single definition of the alert semantics (docs/alerts.md): the DataFusion
+//! batch evaluator runs the very same code inside its window functions, so both paths fire
+//! on the same instants by construction.
+//!
+//! Light on purpose (no Arrow, no AWS): the scraper daemon and the Lambda bootstrap use it.
+
+pub mod admit;
+pub mod alert;
+pub mod expr;
+pub mod fire;
+pub mod firing;
+pub mod record;
+pub mod template;
+pub mod validate;
+pub mod value;
+pub mod window;
+
+pub use alert::{AlertEvaluator, AlertStats};
+pub use firing::Firing;
+pub use record::{Record, RecordDecoder};
+pub use validate::{Rejection, Validator};
+pub use value::Value;

@@ -1,0 +1,62 @@
+//! Validation: the schema's rules (checked while decoding) and the pipeline's named rules.
+//! A rejected record carries the rule that failed and why, for the dead-letter location.
+
+use crate::expr::Compiled;
+use crate::record::{Record, RecordDecoder};
+use crate::value::Value;
+use serde::Serialize;
+use stk_dsl::ir::{OnFail, Pipeline};
+
+/// Why a record was rejected.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rejection {
+    /// The rule's name, or `schema` for presence, type and pattern violations.
+    pub rule: String,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl Rejection {
+    pub fn schema(field: Option<&str>, reason: String) -> Self {
+        Rejection { rule: "schema".into(), reason, field: field.map(str::to_string) }
+    }
+}
+
+/// Decodes and validates records of one pipeline.
+#[derive(Debug, Clone)]
+pub struct Validator {
+    pub decoder: RecordDecoder,
+    rules: Vec<(String, String, Compiled)>,
+    pub on_fail: OnFail,
+}
+
+impl Validator {
+    pub fn new(p: &Pipeline) -> Self {
+        let decoder = RecordDecoder::new(&p.schema);
+        let rules = p
+            .validation
+            .rules
+            .iter()
+            .map(|r| (r.name.clone(), r.text.clone(), Compiled::new(&r.expr, &p.schema)))
+            .collect();
+        Validator { decoder, rules, on_fail: p.validation.on_fail }
+    }
+
+    /// Decode a JSON record and check every rule. A rule whose condition is null (an optional
+    /// field is missing) passes, as in SQL CHECK constraints.
+    pub fn validate_json(&self, v: &serde_json::Value) -> Result<Record, Rejection> {
+        let record = self.decoder.decode_value(v)?;
+        self.check(&record)?;
+        Ok(record)
+    }
+
+    pub fn check(&self, record: &Record) -> Result<(), Rejection> {
+        for (name, text, expr) in &self.rules {
+            if let Value::Bool(false) = expr.eval(record, &[]) {
+                return Err(Rejection { rule: name.clone(), reason: format!("`{text}` is false"), field: None });
+            }
+        }
+        Ok(())
+    }
+}
