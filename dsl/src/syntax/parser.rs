@@ -747,9 +747,15 @@ mod tests {
     #[test]
     fn syntax_errors_say_what_was_expected() {
         let errs = parse("schema s { a: string requird }").expect_err("bad");
-        assert_eq!(errs[0].message, "syntax error: `requird` is not a field modifier");
+        assert_eq!(
+            errs[0].message,
+            "syntax error: `requird` is not a field modifier"
+        );
         let errs = parse("source s: yahoo { every = 5s\nschema q { }").expect_err("bad");
-        assert_eq!(errs[0].message, "syntax error: a `schema` block starts inside the block above it");
+        assert_eq!(
+            errs[0].message,
+            "syntax error: a `schema` block starts inside the block above it"
+        );
         let errs = parse("pipeline p { region = \"eu\n}").expect_err("bad");
         assert_eq!(errs[0].message, "syntax error: this string is never closed");
         let errs = parse("pipeline p { region = }").expect_err("bad");

@@ -57,12 +57,16 @@ impl Compiled {
     /// Compile a per-record expression (no stateful calls).
     pub fn new(e: &TypedExpr, schema: &Schema) -> Self {
         let mut none = Slots::default();
-        Compiled { root: compile(e, schema, &mut none) }
+        Compiled {
+            root: compile(e, schema, &mut none),
+        }
     }
 
     /// Compile an expression whose stateful calls become slots of `slots`.
     pub fn with_slots(e: &TypedExpr, schema: &Schema, slots: &mut Slots) -> Self {
-        Compiled { root: compile(e, schema, slots) }
+        Compiled {
+            root: compile(e, schema, slots),
+        }
     }
 
     pub fn eval(&self, record: &crate::Record, slots: &[Value]) -> Value {
@@ -84,21 +88,36 @@ fn literal(l: &Literal) -> Value {
 
 fn compile(e: &TypedExpr, schema: &Schema, slots: &mut Slots) -> Node {
     match &e.node {
-        ExprNode::Field { name } => Node::Field(schema.fields.iter().position(|f| &f.name == name).unwrap_or(usize::MAX)),
+        ExprNode::Field { name } => Node::Field(
+            schema
+                .fields
+                .iter()
+                .position(|f| &f.name == name)
+                .unwrap_or(usize::MAX),
+        ),
         ExprNode::Literal { value } => Node::Const(literal(value)),
         ExprNode::Unary { op: UnOp::Not, arg } => Node::Not(Box::new(compile(arg, schema, slots))),
         ExprNode::Unary { op: UnOp::Neg, arg } => Node::Neg(Box::new(compile(arg, schema, slots))),
-        ExprNode::Binary { op, lhs, rhs } => {
-            Node::Bin(*op, e.ty, Box::new(compile(lhs, schema, slots)), Box::new(compile(rhs, schema, slots)))
-        }
+        ExprNode::Binary { op, lhs, rhs } => Node::Bin(
+            *op,
+            e.ty,
+            Box::new(compile(lhs, schema, slots)),
+            Box::new(compile(rhs, schema, slots)),
+        ),
         ExprNode::Call { func, args } => {
             let sig = func.sig();
             if sig.stateful {
                 let window_ms = match args.get(1).map(|a| &a.node) {
-                    Some(ExprNode::Literal { value: Literal::DurationMs(ms) }) => *ms as i64,
+                    Some(ExprNode::Literal {
+                        value: Literal::DurationMs(ms),
+                    }) => *ms as i64,
                     _ => 0,
                 };
-                let spec = SlotSpec { func: *func, arg: args[0].clone(), window_ms };
+                let spec = SlotSpec {
+                    func: *func,
+                    arg: args[0].clone(),
+                    window_ms,
+                };
                 return Node::Slot(slots.slot_for(spec, schema));
             }
             let arg = |i: usize, slots: &mut Slots| Box::new(compile(&args[i], schema, slots));
@@ -108,10 +127,13 @@ fn compile(e: &TypedExpr, schema: &Schema, slots: &mut Slots) -> Node {
                 Func::Coalesce => Node::Coalesce(arg(0, slots), arg(1, slots)),
                 Func::Matches => {
                     let pattern = match &args[1].node {
-                        ExprNode::Literal { value: Literal::Regex(p) } => p.clone(),
+                        ExprNode::Literal {
+                            value: Literal::Regex(p),
+                        } => p.clone(),
                         _ => String::new(),
                     };
-                    let re = regex::Regex::new(&pattern).unwrap_or_else(|_| regex::Regex::new("$^").expect("valid"));
+                    let re = regex::Regex::new(&pattern)
+                        .unwrap_or_else(|_| regex::Regex::new("$^").expect("valid"));
                     Node::Matches(arg(0, slots), re)
                 }
                 _ => Node::Const(Value::Null),
@@ -179,7 +201,9 @@ pub fn binary(op: BinOp, ty: Type, l: Value, r: impl FnOnce() -> Value) -> Value
                 return Value::Null;
             }
             match op {
-                BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => compare(op, &l, &r),
+                BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                    compare(op, &l, &r)
+                }
                 _ => arithmetic(op, ty, &l, &r),
             }
         }
@@ -222,10 +246,14 @@ fn arithmetic(op: BinOp, ty: Type, l: &Value, r: &Value) -> Value {
             };
         }
         (Value::DurationMs(d), Value::Ts(t)) if op == BinOp::Add => return Value::Ts(t + d * 1000),
-        (Value::Ts(a), Value::Ts(b)) if op == BinOp::Sub => return Value::DurationMs((a - b) / 1000),
+        (Value::Ts(a), Value::Ts(b)) if op == BinOp::Sub => {
+            return Value::DurationMs((a - b) / 1000);
+        }
         _ => {}
     }
-    let (Some(x), Some(y)) = (l.as_f64(), r.as_f64()) else { return Value::Null };
+    let (Some(x), Some(y)) = (l.as_f64(), r.as_f64()) else {
+        return Value::Null;
+    };
     let v = match op {
         BinOp::Add => x + y,
         BinOp::Sub => x - y,

@@ -2,7 +2,7 @@
 //! schema rule (presence, type, pattern) checked on the way in.
 
 use crate::validate::Rejection;
-use crate::value::{parse_ts, Value};
+use crate::value::{Value, parse_ts};
 use serde_json::Map;
 use std::sync::Arc;
 use stk_dsl::ir::{FieldType, Schema};
@@ -27,11 +27,18 @@ impl RecordDecoder {
             .iter()
             .map(|f| {
                 // The checker compiled every pattern already; a failure here cannot happen.
-                let re = f.pattern.as_ref().and_then(|p| regex::Regex::new(&format!("^(?:{p})$")).ok());
+                let re = f
+                    .pattern
+                    .as_ref()
+                    .and_then(|p| regex::Regex::new(&format!("^(?:{p})$")).ok());
                 (f.name.clone(), f.ty, f.required, re)
             })
             .collect();
-        let event_time = schema.fields.iter().position(|f| f.name == schema.event_time).unwrap_or(0);
+        let event_time = schema
+            .fields
+            .iter()
+            .position(|f| f.name == schema.event_time)
+            .unwrap_or(0);
         RecordDecoder { fields, event_time }
     }
 
@@ -48,7 +55,10 @@ impl RecordDecoder {
     pub fn decode_value(&self, v: &serde_json::Value) -> Result<Record, Rejection> {
         match v {
             serde_json::Value::Object(m) => self.decode(m),
-            other => Err(Rejection::schema(None, format!("a record is a JSON object, found {}", kind(other)))),
+            other => Err(Rejection::schema(
+                None,
+                format!("a record is a JSON object, found {}", kind(other)),
+            )),
         }
     }
 
@@ -58,12 +68,22 @@ impl RecordDecoder {
             let raw = obj.get(name).unwrap_or(&serde_json::Value::Null);
             let value = convert(name, *ty, raw)?;
             if value.is_null() && *required {
-                let what = if obj.contains_key(name) { "is null" } else { "is missing" };
-                return Err(Rejection::schema(Some(name), format!("required field `{name}` {what}")));
+                let what = if obj.contains_key(name) {
+                    "is null"
+                } else {
+                    "is missing"
+                };
+                return Err(Rejection::schema(
+                    Some(name),
+                    format!("required field `{name}` {what}"),
+                ));
             }
             if let (Some(re), Value::Str(s)) = (re, &value) {
                 if !re.is_match(s) {
-                    return Err(Rejection::schema(Some(name), format!("`{name}` = {s:?} does not match /{}/", re.as_str())));
+                    return Err(Rejection::schema(
+                        Some(name),
+                        format!("`{name}` = {s:?} does not match /{}/", re.as_str()),
+                    ));
                 }
             }
             values.push(value);
@@ -94,7 +114,12 @@ fn kind(v: &serde_json::Value) -> &'static str {
 
 fn convert(name: &str, ty: FieldType, raw: &serde_json::Value) -> Result<Value, Rejection> {
     use serde_json::Value as J;
-    let bad = |want: &str| Rejection::schema(Some(name), format!("`{name}` should be {want}, found {}", kind(raw)));
+    let bad = |want: &str| {
+        Rejection::schema(
+            Some(name),
+            format!("`{name}` should be {want}, found {}", kind(raw)),
+        )
+    };
     Ok(match (ty, raw) {
         (_, J::Null) => Value::Null,
         (FieldType::String, J::String(s)) => Value::Str(Arc::from(s.as_str())),
@@ -103,7 +128,12 @@ fn convert(name: &str, ty: FieldType, raw: &serde_json::Value) -> Result<Value, 
             Some(i) => Value::Int(i),
             None => match n.as_f64() {
                 Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Value::Int(f as i64),
-                _ => return Err(Rejection::schema(Some(name), format!("`{name}` should be an integer, found {n}"))),
+                _ => {
+                    return Err(Rejection::schema(
+                        Some(name),
+                        format!("`{name}` should be an integer, found {n}"),
+                    ));
+                }
             },
         },
         (FieldType::Float64, J::Number(n)) => match n.as_f64() {
@@ -112,7 +142,12 @@ fn convert(name: &str, ty: FieldType, raw: &serde_json::Value) -> Result<Value, 
         },
         (FieldType::Timestamp, J::String(s)) => match parse_ts(s) {
             Some(t) => Value::Ts(t),
-            None => return Err(Rejection::schema(Some(name), format!("`{name}` = {s:?} is not an RFC 3339 timestamp"))),
+            None => {
+                return Err(Rejection::schema(
+                    Some(name),
+                    format!("`{name}` = {s:?} is not an RFC 3339 timestamp"),
+                ));
+            }
         },
         (FieldType::String, _) => return Err(bad("a string")),
         (FieldType::Bool, _) => return Err(bad("a boolean")),

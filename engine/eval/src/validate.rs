@@ -19,7 +19,11 @@ pub struct Rejection {
 
 impl Rejection {
     pub fn schema(field: Option<&str>, reason: String) -> Self {
-        Rejection { rule: "schema".into(), reason, field: field.map(str::to_string) }
+        Rejection {
+            rule: "schema".into(),
+            reason,
+            field: field.map(str::to_string),
+        }
     }
 }
 
@@ -38,9 +42,19 @@ impl Validator {
             .validation
             .rules
             .iter()
-            .map(|r| (r.name.clone(), r.text.clone(), Compiled::new(&r.expr, &p.schema)))
+            .map(|r| {
+                (
+                    r.name.clone(),
+                    r.text.clone(),
+                    Compiled::new(&r.expr, &p.schema),
+                )
+            })
             .collect();
-        Validator { decoder, rules, on_fail: p.validation.on_fail }
+        Validator {
+            decoder,
+            rules,
+            on_fail: p.validation.on_fail,
+        }
     }
 
     /// Decode a JSON record and check every rule. A rule whose condition is null (an optional
@@ -54,7 +68,11 @@ impl Validator {
     pub fn check(&self, record: &Record) -> Result<(), Rejection> {
         for (name, text, expr) in &self.rules {
             if let Value::Bool(false) = expr.eval(record, &[]) {
-                return Err(Rejection { rule: name.clone(), reason: format!("`{text}` is false"), field: None });
+                return Err(Rejection {
+                    rule: name.clone(),
+                    reason: format!("`{text}` is false"),
+                    field: None,
+                });
             }
         }
         Ok(())

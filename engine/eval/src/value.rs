@@ -59,5 +59,7 @@ pub fn ts_to_rfc3339(micros: i64) -> String {
 
 /// Parse an RFC 3339 timestamp (any offset) to microseconds since the epoch, UTC.
 pub fn parse_ts(s: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp_micros())
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.timestamp_micros())
 }

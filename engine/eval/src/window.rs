@@ -15,8 +15,15 @@ use stk_dsl::ir::{Func, Type};
 
 #[derive(Debug, Clone)]
 pub enum SlotState {
-    Ref { pct: bool, int: bool, window_us: i64, prior: VecDeque<(i64, Option<f64>)> },
-    Prev { last: Option<Value> },
+    Ref {
+        pct: bool,
+        int: bool,
+        window_us: i64,
+        prior: VecDeque<(i64, Option<f64>)>,
+    },
+    Prev {
+        last: Option<Value>,
+    },
     Agg(Box<Agg>),
 }
 
@@ -43,9 +50,12 @@ impl SlotState {
         let window_us = spec.window_ms * 1000;
         let int = spec.arg.ty == Type::Int64;
         match spec.func {
-            Func::PctChange | Func::Change => {
-                SlotState::Ref { pct: spec.func == Func::PctChange, int, window_us, prior: VecDeque::new() }
-            }
+            Func::PctChange | Func::Change => SlotState::Ref {
+                pct: spec.func == Func::PctChange,
+                int,
+                window_us,
+                prior: VecDeque::new(),
+            },
             Func::Prev => SlotState::Prev { last: None },
             func => SlotState::Agg(Box::new(Agg {
                 func,
@@ -66,12 +76,20 @@ impl SlotState {
     /// Feed the next record of the series (time `ts` in µs, argument value `x`).
     pub fn push(&mut self, ts: i64, x: &Value) -> Value {
         match self {
-            SlotState::Ref { pct, int, window_us, prior } => {
+            SlotState::Ref {
+                pct,
+                int,
+                window_us,
+                prior,
+            } => {
                 let cutoff = ts.saturating_sub(*window_us);
                 while prior.len() >= 2 && prior[1].0 <= cutoff {
                     prior.pop_front();
                 }
-                let reference = prior.front().filter(|(t, _)| *t <= cutoff).and_then(|(_, v)| *v);
+                let reference = prior
+                    .front()
+                    .filter(|(t, _)| *t <= cutoff)
+                    .and_then(|(_, v)| *v);
                 let xv = x.as_f64();
                 prior.push_back((ts, xv));
                 match (xv, reference) {
@@ -97,7 +115,11 @@ impl Agg {
     fn add(&mut self, v: f64) {
         self.count += 1;
         let t = self.sum + v;
-        self.comp += if self.sum.abs() >= v.abs() { (self.sum - t) + v } else { (v - t) + self.sum };
+        self.comp += if self.sum.abs() >= v.abs() {
+            (self.sum - t) + v
+        } else {
+            (v - t) + self.sum
+        };
         self.sum = t;
         let d = v - self.mean;
         self.mean += d / self.count as f64;
@@ -120,7 +142,11 @@ impl Agg {
         self.count -= 1;
         let neg = -v;
         let t = self.sum + neg;
-        self.comp += if self.sum.abs() >= neg.abs() { (self.sum - t) + neg } else { (neg - t) + self.sum };
+        self.comp += if self.sum.abs() >= neg.abs() {
+            (self.sum - t) + neg
+        } else {
+            (neg - t) + self.sum
+        };
         self.sum = t;
     }
 
@@ -153,14 +179,26 @@ impl Agg {
             }
             self.maxs.push_back((ts, v));
         }
-        let num = |v: f64, int: bool| if int { Value::Int(v as i64) } else { Value::Float(v) };
+        let num = |v: f64, int: bool| {
+            if int {
+                Value::Int(v as i64)
+            } else {
+                Value::Float(v)
+            }
+        };
         match self.func {
             Func::Count => Value::Int(self.count as i64),
             _ if self.count == 0 => Value::Null,
             Func::Sum => num(self.sum + self.comp, self.int),
             Func::Avg => Value::Float((self.sum + self.comp) / self.count as f64),
-            Func::Min => self.mins.front().map_or(Value::Null, |(_, v)| num(*v, self.int)),
-            Func::Max => self.maxs.front().map_or(Value::Null, |(_, v)| num(*v, self.int)),
+            Func::Min => self
+                .mins
+                .front()
+                .map_or(Value::Null, |(_, v)| num(*v, self.int)),
+            Func::Max => self
+                .maxs
+                .front()
+                .map_or(Value::Null, |(_, v)| num(*v, self.int)),
             Func::Stddev if self.count < 2 => Value::Null,
             Func::Stddev => Value::Float((self.m2 / (self.count as f64 - 1.0)).sqrt()),
             _ => Value::Null,
@@ -176,7 +214,10 @@ mod tests {
     fn spec(func: Func, window_s: i64) -> SlotSpec {
         SlotSpec {
             func,
-            arg: TypedExpr { ty: Type::Float64, node: ExprNode::Field { name: "x".into() } },
+            arg: TypedExpr {
+                ty: Type::Float64,
+                node: ExprNode::Field { name: "x".into() },
+            },
             window_ms: window_s * 1000,
         }
     }
@@ -192,28 +233,57 @@ mod tests {
     #[test]
     fn pct_change_uses_the_latest_record_at_least_a_window_old() {
         // t=0:100, t=30:101, t=60:102, t=70:99, t=125:110
-        let v = run(Func::PctChange, 60, &[(0, Some(100.0)), (30, Some(101.0)), (60, Some(102.0)), (70, Some(99.0)), (125, Some(110.0))]);
+        let v = run(
+            Func::PctChange,
+            60,
+            &[
+                (0, Some(100.0)),
+                (30, Some(101.0)),
+                (60, Some(102.0)),
+                (70, Some(99.0)),
+                (125, Some(110.0)),
+            ],
+        );
         assert_eq!(v[0], Value::Null); // no reference
         assert_eq!(v[1], Value::Null); // nothing at or before -30
         assert_eq!(v[2], Value::Float(0.02)); // ref = t0 (ts <= 0)
-        assert_eq!(v[3], Value::Float((99.0 - 101.0) / 101.0)); // ref = t30 (<= 10? no: latest <= 10 is t0)
+        assert_eq!(v[3], Value::Float(-0.01)); // cutoff 10: the latest record at or before it is t0
+        assert_eq!(v[4], Value::Float((110.0 - 102.0) / 102.0)); // cutoff 65: t60
     }
 
     #[test]
     fn pct_change_reference_is_latest_not_earliest() {
-        let v = run(Func::PctChange, 60, &[(0, Some(100.0)), (30, Some(101.0)), (95, Some(110.0))]);
+        let v = run(
+            Func::PctChange,
+            60,
+            &[(0, Some(100.0)), (30, Some(101.0)), (95, Some(110.0))],
+        );
         // latest record with ts <= 35 is t=30
         assert_eq!(v[2], Value::Float((110.0 - 101.0) / 101.0));
     }
 
     #[test]
     fn pct_change_null_and_zero_reference() {
-        let v = run(Func::PctChange, 10, &[(0, None), (10, Some(5.0)), (20, Some(0.0)), (30, Some(1.0)), (40, Some(2.0))]);
+        let v = run(
+            Func::PctChange,
+            10,
+            &[
+                (0, None),
+                (10, Some(5.0)),
+                (20, Some(0.0)),
+                (30, Some(1.0)),
+                (40, Some(2.0)),
+            ],
+        );
         assert_eq!(v[1], Value::Null, "ref is null");
         assert_eq!(v[3], Value::Null, "ref is 0");
         assert_eq!(v[4], Value::Float(1.0));
         let c = run(Func::Change, 10, &[(0, Some(0.0)), (10, Some(3.0))]);
-        assert_eq!(c[1], Value::Float(3.0), "change works with a zero reference");
+        assert_eq!(
+            c[1],
+            Value::Float(3.0),
+            "change works with a zero reference"
+        );
     }
 
     #[test]

@@ -1,0 +1,38 @@
+//! A firing: one notification of one alert for one series, in the shape every path emits
+//! (`{"alert", "key", "ts", "value", "message", "severity"}`).
+
+use crate::value::{Value, ts_to_rfc3339};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use stk_dsl::ir::Severity;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Firing {
+    pub alert: String,
+    /// The series: the alert's `per` fields and their values.
+    pub key: BTreeMap<String, serde_json::Value>,
+    /// The firing record's event time, RFC 3339 UTC.
+    pub ts: String,
+    /// The condition's left-hand side at the firing record (ratios for percentages).
+    pub value: serde_json::Value,
+    pub message: String,
+    pub severity: Severity,
+    /// The event time in microseconds, for ordering.
+    #[serde(skip)]
+    pub ts_us: i64,
+}
+
+/// A value as JSON: timestamps as RFC 3339 strings, durations in milliseconds, non-finite
+/// numbers as null.
+pub fn value_json(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => (*b).into(),
+        Value::Int(i) => (*i).into(),
+        Value::Float(f) => serde_json::Number::from_f64(*f)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number),
+        Value::Str(s) => s.as_ref().into(),
+        Value::Ts(t) => ts_to_rfc3339(*t).into(),
+        Value::DurationMs(d) => (*d).into(),
+    }
+}
