@@ -32,6 +32,11 @@ pub enum Command {
         after_help = "Examples:\n  stkc compile pipelines/stocks.stk --emit ir\n  stkc compile pipelines/stocks.stk --emit ir --format yaml\n  stkc compile pipelines/stocks.stk --emit schema --out schemas/"
     )]
     Compile(CompileArgs),
+    /// Replay records through the pipeline's alerts and print every firing
+    #[command(
+        after_help = "Examples:\n  stkc backtest pipelines/demo.stk --input pipelines/demo/ticks.jsonl\n  stkc backtest pipelines/stocks.stk --input lake/ --from 2026-11-27T15:00:00Z --format json\n  stkc backtest pipelines/demo.stk --input ticks.csv --engine streaming"
+    )]
+    Backtest(BacktestArgs),
     /// Explain a diagnostic code, or list them all
     #[command(after_help = "Examples:\n  stkc explain E0304\n  stkc explain")]
     Explain {
@@ -112,6 +117,48 @@ pub struct CompileArgs {
     /// Write to this file (or, for `--emit schema`, into this folder) instead of stdout
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BacktestArgs {
+    /// The pipeline file
+    pub file: PathBuf,
+    /// Records: a JSONL or CSV file, or a directory of Parquet files with hive partitions
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Only report firings at or after this time (RFC 3339); earlier records still fill windows
+    #[arg(long, value_parser = parse_time)]
+    pub from: Option<i64>,
+    /// Only report firings before this time (RFC 3339)
+    #[arg(long, value_parser = parse_time)]
+    pub to: Option<i64>,
+    /// Output: a table and a summary, or one JSON firing per line
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    /// Which evaluator: DataFusion over the whole input (batch) or record by record (streaming);
+    /// both give the same firings
+    #[arg(long, value_enum, default_value_t = Engine::Batch)]
+    pub engine: Engine,
+    /// Threads for the batch engine (default: all cores)
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+fn parse_time(s: &str) -> Result<i64, String> {
+    stk_eval::value::parse_ts(s)
+        .ok_or_else(|| format!("`{s}` is not an RFC 3339 time such as 2026-11-27T15:00:00Z"))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Engine {
+    Batch,
+    Streaming,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -22,6 +22,17 @@ pub struct Firing {
     pub ts_us: i64,
 }
 
+impl Firing {
+    /// Sort order of reports: time, then alert, then series.
+    pub fn order_key(&self) -> (i64, String, String) {
+        (
+            self.ts_us,
+            self.alert.clone(),
+            serde_json::to_string(&self.key).unwrap_or_default(),
+        )
+    }
+}
+
 /// A value as JSON: timestamps as RFC 3339 strings, durations in milliseconds, non-finite
 /// numbers as null.
 pub fn value_json(v: &Value) -> serde_json::Value {

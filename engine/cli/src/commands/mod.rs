@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod backtest;
 mod check;
 mod compile;
 pub mod demo_data;
@@ -16,6 +17,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Check(args) => check::run(&args),
         Command::Fmt(args) => fmt::run(&args),
         Command::Compile(args) => compile::run(&args),
+        Command::Backtest(args) => backtest::run(&args),
         Command::Explain { code } => explain::run(code.as_deref()),
         Command::DemoData { out, seed } => demo_data::run(&out, seed),
         Command::Completions { shell } => {

@@ -1,0 +1,285 @@
+//! The batch alert evaluator: an alert compiled to a DataFusion plan.
+//!
+//! ```text
+//! records (+ __seq, arrival order)
+//!   -> stk_admit(ts, lateness) OVER (PARTITION BY per ORDER BY __seq)   -- drop dups / late
+//!   -> __slotN = pct_change(close, ts, 60000) OVER (PARTITION BY per ORDER BY ts) ...
+//!   -> __cond  = abs(__slot0) > 0.01                                    -- plain SQL expression
+//!   -> stk_fire(__cond, ts, for, cooldown) OVER (PARTITION BY per ORDER BY ts)
+//!   -> firing rows, rendered with the same message renderer as the streaming path
+//! ```
+
+use crate::convert::{SEQ, record_at, value_at};
+use crate::udwf::{Admit, Fire, SlotFunction, sql_name};
+use crate::{LakeError, Result};
+use arrow::datatypes::DataType;
+use arrow::record_batch::RecordBatch;
+use datafusion::common::ScalarValue;
+use datafusion::datasource::MemTable;
+use datafusion::logical_expr::{ExprFunctionExt, Operator, WindowUDF, binary_expr, cast};
+use datafusion::prelude::*;
+use std::sync::Arc;
+use stk_dsl::ir::{Alert, BinOp, ExprNode, Func, Literal, Pipeline, Type, TypedExpr, UnOp};
+use stk_eval::alert::CompiledAlert;
+use stk_eval::expr::{SlotSpec, Slots};
+use stk_eval::{Firing, Value};
+
+pub struct BatchEvaluator {
+    ctx: SessionContext,
+}
+
+impl BatchEvaluator {
+    /// A session with the alert functions registered, using `threads` partitions.
+    pub fn new(threads: usize) -> Self {
+        let config = SessionConfig::new().with_target_partitions(threads.max(1));
+        let ctx = SessionContext::new_with_config(config);
+        for f in crate::udwf::all() {
+            ctx.register_udwf(f);
+        }
+        BatchEvaluator { ctx }
+    }
+
+    pub fn session(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// Every firing of `alert` over `batches` (which carry a `__seq` arrival column), in
+    /// (ts, key) order.
+    pub async fn run(
+        &self,
+        p: &Pipeline,
+        alert: &Alert,
+        batches: Vec<RecordBatch>,
+    ) -> Result<Vec<Firing>> {
+        let Some(first) = batches.first() else {
+            return Ok(Vec::new());
+        };
+        let table = MemTable::try_new(first.schema(), vec![batches])?;
+        let df = self.ctx.read_table(Arc::new(table))?;
+        let firing_rows = plan(df, p, alert)?.collect().await?;
+        let compiled = CompiledAlert::new(alert, &p.schema);
+        let mut firings = Vec::new();
+        for batch in &firing_rows {
+            let ts_col = batch
+                .column_by_name(&p.schema.event_time)
+                .ok_or_else(|| LakeError::Input("no event-time column".into()))?;
+            let slot_cols: Vec<_> = (0..compiled.slots.specs.len())
+                .map(|i| batch.column_by_name(&format!("__slot{i}")).cloned())
+                .collect();
+            for row in 0..batch.num_rows() {
+                let record = record_at(&p.schema, batch, row);
+                let slots: Vec<Value> = slot_cols
+                    .iter()
+                    .map(|c| {
+                        c.as_ref()
+                            .map_or(Value::Null, |c| value_at(c.as_ref(), row))
+                    })
+                    .collect();
+                let Value::Ts(ts) = value_at(ts_col.as_ref(), row) else {
+                    continue;
+                };
+                firings.push(compiled.firing(&record, &slots, ts));
+            }
+        }
+        firings.sort_by_key(Firing::order_key);
+        Ok(firings)
+    }
+}
+
+/// The DataFrame computing the rows at which `alert` fires.
+pub fn plan(df: DataFrame, p: &Pipeline, alert: &Alert) -> Result<DataFrame> {
+    let ts = ident(&p.schema.event_time);
+    let keys: Vec<Expr> = alert.per.iter().map(ident).collect();
+    let by_ts = || vec![ident(&p.schema.event_time).sort(true, false)];
+
+    let admit = WindowUDF::from(Admit::new())
+        .call(vec![ts.clone(), lit(alert.lateness_ms as i64)])
+        .partition_by(keys.clone())
+        .order_by(vec![ident(SEQ).sort(true, false)])
+        .build()?
+        .alias("__admitted");
+    let mut df = df.window(vec![admit])?.filter(ident("__admitted"))?;
+
+    let mut slots = Slots::default();
+    collect_slots(&alert.when, &mut slots, &p.schema);
+    if let Some(v) = &alert.value {
+        collect_slots(v, &mut slots, &p.schema);
+    }
+    for part in &alert.message.parts {
+        if let stk_dsl::ir::TemplatePart::Expr(e) = part {
+            collect_slots(e, &mut slots, &p.schema);
+        }
+    }
+    let mut windows = Vec::new();
+    for (i, spec) in slots.specs.iter().enumerate() {
+        let udwf = WindowUDF::from(SlotFunction::new(spec.func));
+        let arg = to_df(&spec.arg, &slots.specs)?;
+        let args = if spec.func == Func::Prev {
+            vec![arg]
+        } else {
+            vec![arg, ts.clone(), lit(spec.window_ms)]
+        };
+        windows.push(
+            udwf.call(args)
+                .partition_by(keys.clone())
+                .order_by(by_ts())
+                .build()?
+                .alias(format!("__slot{i}")),
+        );
+    }
+    if !windows.is_empty() {
+        df = df.window(windows)?;
+    }
+    df = df.with_column("__cond", to_df(&alert.when, &slots.specs)?)?;
+    let fire = WindowUDF::from(Fire::new())
+        .call(vec![
+            ident("__cond"),
+            ts,
+            lit(alert.for_ms.unwrap_or(0) as i64),
+            lit(alert.cooldown_ms as i64),
+        ])
+        .partition_by(keys)
+        .order_by(by_ts())
+        .build()?
+        .alias("__fire");
+    Ok(df.window(vec![fire])?.filter(ident("__fire"))?)
+}
+
+/// Slots in the same order `CompiledAlert` assigns them (condition, value, message).
+fn collect_slots(e: &TypedExpr, slots: &mut Slots, schema: &stk_dsl::ir::Schema) {
+    let _ = stk_eval::expr::Compiled::with_slots(e, schema, slots);
+}
+
+fn is_num(t: Type) -> bool {
+    t.is_numeric()
+}
+
+/// A typed expression as a DataFusion expression with the same semantics as
+/// `stk_eval::expr` (three-valued logic, arithmetic in f64, division by zero is null).
+pub fn to_df(e: &TypedExpr, slots: &[SlotSpec]) -> Result<Expr> {
+    Ok(match &e.node {
+        ExprNode::Field { name } => ident(name),
+        ExprNode::Literal { value } => match value {
+            Literal::Null => lit(ScalarValue::Null),
+            Literal::Bool(b) => lit(*b),
+            Literal::Int(i) => lit(*i),
+            Literal::Float(f) | Literal::Percent(f) => lit(*f),
+            Literal::String(s) => lit(s.as_str()),
+            Literal::SizeBytes(b) => lit(*b as i64),
+            Literal::DurationMs(_) => {
+                return Err(LakeError::Unsupported("durations inside conditions".into()));
+            }
+            Literal::Regex(r) => lit(r.as_str()),
+        },
+        ExprNode::Unary { op: UnOp::Not, arg } => not(to_df(arg, slots)?),
+        ExprNode::Unary { op: UnOp::Neg, arg } => Expr::Negative(Box::new(to_df(arg, slots)?)),
+        ExprNode::Binary { op, lhs, rhs } => {
+            let (l, r) = (to_df(lhs, slots)?, to_df(rhs, slots)?);
+            let (lt, rt) = (lhs.ty, rhs.ty);
+            if matches!(lt, Type::Timestamp | Type::Duration)
+                || matches!(rt, Type::Duration) && !matches!(op, BinOp::And | BinOp::Or)
+            {
+                if !(lt == Type::Timestamp && rt == Type::Timestamp && is_comparison(*op)) {
+                    return Err(LakeError::Unsupported(
+                        "timestamp and duration arithmetic".into(),
+                    ));
+                }
+            }
+            let f64 = |x: Expr, t: Type| {
+                if t == Type::Float64 || t == Type::Percent {
+                    x
+                } else {
+                    cast(x, DataType::Float64)
+                }
+            };
+            match op {
+                BinOp::And => l.and(r),
+                BinOp::Or => l.or(r),
+                _ if is_comparison(*op) => {
+                    let operator = comparison(*op);
+                    if is_num(lt) && is_num(rt) && !(lt == Type::Int64 && rt == Type::Int64) {
+                        binary_expr(f64(l, lt), operator, f64(r, rt))
+                    } else {
+                        binary_expr(l, operator, r)
+                    }
+                }
+                _ => {
+                    let (l, r) = (f64(l, lt), f64(r, rt));
+                    let zero_null = |x: Expr| nullif(x, lit(0.0f64));
+                    let v = match op {
+                        BinOp::Add => l + r,
+                        BinOp::Sub => l - r,
+                        BinOp::Mul => l * r,
+                        BinOp::Div => l / zero_null(r),
+                        _ => binary_expr(l, Operator::Modulo, zero_null(r)),
+                    };
+                    if e.ty == Type::Int64 {
+                        cast(v, DataType::Int64)
+                    } else {
+                        v
+                    }
+                }
+            }
+        }
+        ExprNode::Call { func, args } if func.sig().stateful => {
+            let window_ms = match args.get(1).map(|a| &a.node) {
+                Some(ExprNode::Literal {
+                    value: Literal::DurationMs(ms),
+                }) => *ms as i64,
+                _ => 0,
+            };
+            let spec = SlotSpec {
+                func: *func,
+                arg: args[0].clone(),
+                window_ms,
+            };
+            let i = slots.iter().position(|s| *s == spec).ok_or_else(|| {
+                LakeError::Unsupported(format!("{} outside the collected slots", sql_name(*func)))
+            })?;
+            ident(format!("__slot{i}"))
+        }
+        ExprNode::Call { func, args } => {
+            let a = |i: usize| to_df(&args[i], slots);
+            match func {
+                Func::Abs => datafusion::functions::math::expr_fn::abs(a(0)?),
+                Func::IsNull => a(0)?.is_null(),
+                Func::Coalesce => {
+                    let (x, y) = (a(0)?, a(1)?);
+                    let (xt, yt) = (args[0].ty, args[1].ty);
+                    if is_num(xt) && is_num(yt) && xt != yt {
+                        coalesce(vec![cast(x, DataType::Float64), cast(y, DataType::Float64)])
+                    } else {
+                        coalesce(vec![x, y])
+                    }
+                }
+                Func::Matches => {
+                    datafusion::functions::regex::expr_fn::regexp_like(a(0)?, a(1)?, None)
+                }
+                other => {
+                    return Err(LakeError::Unsupported(format!(
+                        "function {}",
+                        other.sig().name
+                    )));
+                }
+            }
+        }
+    })
+}
+
+fn is_comparison(op: BinOp) -> bool {
+    matches!(
+        op,
+        BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge
+    )
+}
+
+fn comparison(op: BinOp) -> Operator {
+    match op {
+        BinOp::Eq => Operator::Eq,
+        BinOp::Ne => Operator::NotEq,
+        BinOp::Lt => Operator::Lt,
+        BinOp::Le => Operator::LtEq,
+        BinOp::Gt => Operator::Gt,
+        _ => Operator::GtEq,
+    }
+}

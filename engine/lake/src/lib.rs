@@ -1,0 +1,37 @@
+//! Arrow, Parquet and DataFusion for stk pipelines.
+//!
+//! - [`convert`]: the pipeline schema as an Arrow schema; records to and from record batches.
+//! - [`udwf`]: the alert functions as DataFusion window functions (`pct_change`, `prev`,
+//!   `stk_avg`, ..., and the `stk_admit` / `stk_fire` state machines). They run the same
+//!   state machines as the streaming evaluator (`stk_eval::window`, `admit`, `fire`).
+//! - [`batch`]: an alert compiled to a DataFusion plan over record batches.
+//! - [`input`]: reading JSONL, CSV and hive-partitioned Parquet into record batches.
+
+pub mod batch;
+pub mod convert;
+pub mod input;
+pub mod udwf;
+
+pub use batch::BatchEvaluator;
+
+/// Errors of the lake layer.
+#[derive(Debug, thiserror::Error)]
+pub enum LakeError {
+    #[error(transparent)]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+    #[error(transparent)]
+    Arrow(#[from] arrow::error::ArrowError),
+    #[error(transparent)]
+    Parquet(#[from] parquet::errors::ParquetError),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Input(String),
+    #[error("the batch evaluator does not support {0} yet")]
+    Unsupported(String),
+}
+
+pub type Result<T> = std::result::Result<T, LakeError>;
