@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# A Python venv for the oracle tests (tests/oracle/*.py), with DuckDB pinned.
+# Idempotent and quiet: creates "${STK_VENV:-$HOME/.cache/stkc-venv}" if missing, installs
+# what is missing or at the wrong version, and prints the venv's python path as its last
+# line (all other output goes to stderr), so callers can do: py=$(bash setup-venv.sh | tail -1)
+set -euo pipefail
+
+DUCKDB_VERSION="2.0.1"
+venv="${STK_VENV:-$HOME/.cache/stkc-venv}"
+python="${PYTHON:-python3}"
+py="$venv/bin/python"
+
+if [ ! -x "$py" ]; then
+  "$python" -m venv "$venv" >&2
+fi
+have="$("$py" -c 'import duckdb; print(duckdb.__version__)' 2>/dev/null || true)"
+if [ "$have" != "$DUCKDB_VERSION" ]; then
+  "$py" -m pip install --quiet --disable-pip-version-check --no-input \
+    "duckdb==$DUCKDB_VERSION" >&2
+fi
+echo "$py"
