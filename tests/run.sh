@@ -25,7 +25,12 @@ cargo build --workspace --all-targets
 step "tests"
 cargo test --workspace --no-fail-fast
 
+step "oracle: alerts against DuckDB ASOF JOIN (100,000 records)"
+py="$(bash tests/oracle/setup-venv.sh | tail -n 1)"
+STKC="$CARGO_TARGET_DIR/debug/stkc" "$py" tests/oracle/alerts_oracle.py
+
 step "the shipped pipelines through the CLI"
 stkc="$CARGO_TARGET_DIR/debug/stkc"
 "$stkc" check --deny warnings pipelines/*.stk
 "$stkc" fmt --check pipelines/*.stk
+"$stkc" backtest pipelines/demo.stk --input pipelines/demo/ticks.jsonl | tail -n 6

@@ -159,10 +159,13 @@ impl Func {
         match self {
             Func::Abs | Func::Prev => first,
             Func::Coalesce => {
-                if first == Type::Null {
-                    args.get(1).copied().unwrap_or(Type::Null)
-                } else {
-                    first
+                let second = args.get(1).copied().unwrap_or(Type::Null);
+                match (first, second) {
+                    (Type::Null, t) | (t, Type::Null) => t,
+                    (a, b) if a == b => a,
+                    // Mixed numbers widen, as in SQL.
+                    (Type::Percent, Type::Percent) => Type::Percent,
+                    _ => Type::Float64,
                 }
             }
             Func::IsNull | Func::Matches => Type::Bool,

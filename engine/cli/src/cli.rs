@@ -32,6 +32,11 @@ pub enum Command {
         after_help = "Examples:\n  stkc compile pipelines/stocks.stk --emit ir\n  stkc compile pipelines/stocks.stk --emit ir --format yaml\n  stkc compile pipelines/stocks.stk --emit schema --out schemas/"
     )]
     Compile(CompileArgs),
+    /// Run the whole pipeline on this machine: source, validation, a local lake, alerts
+    #[command(
+        after_help = "Examples:\n  stkc run pipelines/demo.stk\n  stkc run pipelines/demo.stk --lake /tmp/lake --speed 600 --for 30s\n  stkc run pipelines/stocks.stk --replay pipelines/demo/ticks.jsonl --speed max"
+    )]
+    Run(RunArgs),
     /// Replay records through the pipeline's alerts and print every firing
     #[command(
         after_help = "Examples:\n  stkc backtest pipelines/demo.stk --input pipelines/demo/ticks.jsonl\n  stkc backtest pipelines/stocks.stk --input lake/ --from 2026-11-27T15:00:00Z --format json\n  stkc backtest pipelines/demo.stk --input ticks.csv --engine streaming"
@@ -142,6 +147,45 @@ pub struct BacktestArgs {
     /// Threads for the batch engine (default: all cores)
     #[arg(long)]
     pub threads: Option<usize>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The pipeline file
+    pub file: PathBuf,
+    /// Where the local lake goes (raw/, lake/, errors/ and the run checkpoint)
+    #[arg(long, default_value = "lake")]
+    pub lake: PathBuf,
+    /// Replay this JSONL or CSV file instead of the pipeline's sources
+    #[arg(long)]
+    pub replay: Option<PathBuf>,
+    /// Replay speed: a factor of real time (`60` is a minute per second) or `max`
+    #[arg(long, value_parser = parse_speed)]
+    pub speed: Option<Speed>,
+    /// Stop after this long (wall clock), e.g. `30s`, `5m`
+    #[arg(long = "for", value_parser = parse_duration)]
+    pub for_duration: Option<std::time::Duration>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Speed(pub Option<f64>);
+
+fn parse_speed(s: &str) -> Result<Speed, String> {
+    if s == "max" {
+        return Ok(Speed(None));
+    }
+    match s.parse::<f64>() {
+        Ok(x) if x > 0.0 && x.is_finite() => Ok(Speed(Some(x))),
+        _ => Err(format!(
+            "`{s}` is not a speed: write a positive factor such as `60`, or `max`"
+        )),
+    }
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    stk_dsl::syntax::literal::duration_millis(s)
+        .map(std::time::Duration::from_millis)
+        .map_err(|m| format!("{m}; write a duration such as `30s` or `5m`"))
 }
 
 fn parse_time(s: &str) -> Result<i64, String> {

@@ -43,7 +43,8 @@ enum Node {
     Bin(BinOp, Type, Box<Node>, Box<Node>),
     Abs(Box<Node>),
     IsNull(Box<Node>),
-    Coalesce(Box<Node>, Box<Node>),
+    /// The result type decides whether an integer is widened to a float.
+    Coalesce(Box<Node>, Box<Node>, Type),
     Matches(Box<Node>, regex::Regex),
 }
 
@@ -124,7 +125,7 @@ fn compile(e: &TypedExpr, schema: &Schema, slots: &mut Slots) -> Node {
             match func {
                 Func::Abs => Node::Abs(arg(0, slots)),
                 Func::IsNull => Node::IsNull(arg(0, slots)),
-                Func::Coalesce => Node::Coalesce(arg(0, slots), arg(1, slots)),
+                Func::Coalesce => Node::Coalesce(arg(0, slots), arg(1, slots), e.ty),
                 Func::Matches => {
                     let pattern = match &args[1].node {
                         ExprNode::Literal {
@@ -152,21 +153,21 @@ fn eval(n: &Node, rec: &[Value], slots: &[Value]) -> Value {
             _ => Value::Null,
         },
         Node::Neg(a) => match eval(a, rec, slots) {
-            Value::Int(i) => i.checked_neg().map_or(Value::Null, Value::Int),
+            Value::Int(i) => int_from_f64(-(i as f64)),
             Value::Float(f) => Value::Float(-f),
             Value::DurationMs(d) => Value::DurationMs(-d),
             _ => Value::Null,
         },
         Node::Abs(a) => match eval(a, rec, slots) {
-            Value::Int(i) => i.checked_abs().map_or(Value::Null, Value::Int),
+            Value::Int(i) => int_from_f64((i as f64).abs()),
             Value::Float(f) => Value::Float(f.abs()),
             Value::DurationMs(d) => Value::DurationMs(d.abs()),
             _ => Value::Null,
         },
         Node::IsNull(a) => Value::Bool(eval(a, rec, slots).is_null()),
-        Node::Coalesce(a, b) => match eval(a, rec, slots) {
-            Value::Null => eval(b, rec, slots),
-            v => v,
+        Node::Coalesce(a, b, ty) => match (eval(a, rec, slots), ty) {
+            (Value::Null, _) => widen(eval(b, rec, slots), *ty),
+            (v, _) => widen(v, *ty),
         },
         Node::Matches(a, re) => match eval(a, rec, slots) {
             Value::Str(s) => Value::Bool(re.is_match(&s)),
@@ -219,7 +220,8 @@ fn compare(op: BinOp, l: &Value, r: &Value) -> Value {
         (Value::DurationMs(a), Value::DurationMs(b)) => Some(a.cmp(b)),
         (Value::Int(a), Value::Int(b)) => Some(a.cmp(b)),
         (a, b) => match (a.as_f64(), b.as_f64()) {
-            (Some(x), Some(y)) => x.partial_cmp(&y),
+            // Arrow (and so the batch engine) orders floats by IEEE 754 totalOrder.
+            (Some(x), Some(y)) => Some(x.total_cmp(&y)),
             _ => None,
         },
     };
@@ -265,8 +267,25 @@ fn arithmetic(op: BinOp, ty: Type, l: &Value, r: &Value) -> Value {
         _ => return Value::Null,
     };
     match ty {
-        Type::Int64 => Value::Int(v as i64),
+        Type::Int64 => int_from_f64(v),
         Type::Duration => Value::DurationMs(v as i64),
         _ => Value::Float(v),
+    }
+}
+
+/// An integer computed in f64, or null when it does not fit in an int64 (as the batch
+/// engine's `TRY_CAST` gives).
+fn int_from_f64(v: f64) -> Value {
+    if v.is_finite() && v >= -9.223_372_036_854_776e18 && v < 9.223_372_036_854_776e18 {
+        Value::Int(v as i64)
+    } else {
+        Value::Null
+    }
+}
+
+fn widen(v: Value, ty: Type) -> Value {
+    match (v, ty) {
+        (Value::Int(i), Type::Float64 | Type::Percent) => Value::Float(i as f64),
+        (v, _) => v,
     }
 }

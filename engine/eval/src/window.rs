@@ -106,6 +106,8 @@ impl SlotState {
                 }
             }
             SlotState::Prev { last } => last.replace(x.clone()).unwrap_or(Value::Null),
+            // count counts non-null values of any type; the others read numbers.
+            SlotState::Agg(a) if a.func == Func::Count => a.push(ts, (!x.is_null()).then_some(0.0)),
             SlotState::Agg(a) => a.push(ts, x.as_f64()),
         }
     }

@@ -172,6 +172,10 @@ pub fn to_df(e: &TypedExpr, slots: &[SlotSpec]) -> Result<Expr> {
             Literal::Regex(r) => lit(r.as_str()),
         },
         ExprNode::Unary { op: UnOp::Not, arg } => not(to_df(arg, slots)?),
+        ExprNode::Unary { op: UnOp::Neg, arg } if arg.ty == Type::Int64 => try_cast(
+            Expr::Negative(Box::new(cast(to_df(arg, slots)?, DataType::Float64))),
+            DataType::Int64,
+        ),
         ExprNode::Unary { op: UnOp::Neg, arg } => Expr::Negative(Box::new(to_df(arg, slots)?)),
         ExprNode::Binary { op, lhs, rhs } => {
             let (l, r) = (to_df(lhs, slots)?, to_df(rhs, slots)?);
@@ -214,7 +218,7 @@ pub fn to_df(e: &TypedExpr, slots: &[SlotSpec]) -> Result<Expr> {
                         _ => binary_expr(l, Operator::Modulo, zero_null(r)),
                     };
                     if e.ty == Type::Int64 {
-                        cast(v, DataType::Int64)
+                        try_cast(v, DataType::Int64)
                     } else {
                         v
                     }
@@ -241,6 +245,10 @@ pub fn to_df(e: &TypedExpr, slots: &[SlotSpec]) -> Result<Expr> {
         ExprNode::Call { func, args } => {
             let a = |i: usize| to_df(&args[i], slots);
             match func {
+                Func::Abs if args[0].ty == Type::Int64 => try_cast(
+                    datafusion::functions::math::expr_fn::abs(cast(a(0)?, DataType::Float64)),
+                    DataType::Int64,
+                ),
                 Func::Abs => datafusion::functions::math::expr_fn::abs(a(0)?),
                 Func::IsNull => a(0)?.is_null(),
                 Func::Coalesce => {

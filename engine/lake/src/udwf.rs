@@ -172,7 +172,11 @@ impl PartitionEvaluator for SlotEvaluator {
             return Ok(arrow::compute::take(x.as_ref(), &idx, None)?);
         }
         let mut state = SlotState::new(&spec);
-        let floats = cast(x, &DataType::Float64)?;
+        let floats = if self.func == Func::Count {
+            arrow::array::new_null_array(&DataType::Float64, num_rows)
+        } else {
+            cast(x, &DataType::Float64)?
+        };
         let floats = floats
             .as_any()
             .downcast_ref::<arrow::array::Float64Array>()
@@ -183,7 +187,14 @@ impl PartitionEvaluator for SlotEvaluator {
         let mut ib = Int64Builder::with_capacity(num_rows);
         let mut fb = Float64Builder::with_capacity(num_rows);
         for i in 0..num_rows {
-            let v = if floats.is_null(i) {
+            let v = if self.func == Func::Count {
+                // Non-null values of any type count, whatever they would cast to.
+                if x.is_null(i) {
+                    Value::Null
+                } else {
+                    Value::Int(0)
+                }
+            } else if floats.is_null(i) {
                 Value::Null
             } else if self.int {
                 Value::Int(floats.value(i) as i64)

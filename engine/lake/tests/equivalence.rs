@@ -171,3 +171,51 @@ fn a_long_mixed_series_exercises_every_alert_and_agrees() {
     }
     assert_eq!(s, b);
 }
+
+/// Edge cases once found to differ between the engines (docs/alerts.md, section 8).
+#[test]
+fn numeric_edge_cases_agree() {
+    let src = r#"
+pipeline edge { region = "eu-west-1" }
+source s: yahoo { symbols = ["A"]  every = 5s }
+schema q { symbol: string required  ts: timestamp required  close: float64  volume: int64  currency: string  flag: bool }
+alert cs { when = count(currency, 1m) > 0  cooldown = 0s }
+alert cb { when = count(flag, 1m) > 1  cooldown = 0s }
+alert ov { when = is_null(volume * volume)  cooldown = 0s }
+alert ng { when = is_null(-volume) or is_null(abs(volume))  cooldown = 0s }
+alert co { when = coalesce(volume, close) == 9007199254740992  cooldown = 0s }
+alert nan { when = close * 1e308 * 10 - close * 1e308 * 10 == close * 1e308 * 10 - close * 1e308 * 10  cooldown = 0s }
+"#;
+    let p = stk_dsl::check_source(src, &NoWorld).ir.expect("valid");
+    let rec = |t: i64,
+               close: Option<f64>,
+               volume: Option<i64>,
+               currency: Option<&str>,
+               flag: Option<bool>| Record {
+        values: vec![
+            Value::Str(Arc::from("A")),
+            Value::Ts((1_700_000_000 + t) * 1_000_000),
+            close.map_or(Value::Null, Value::Float),
+            volume.map_or(Value::Null, Value::Int),
+            currency.map_or(Value::Null, |c| Value::Str(Arc::from(c))),
+            flag.map_or(Value::Null, Value::Bool),
+        ],
+    };
+    let records = vec![
+        rec(0, Some(10.0), Some(4_000_000_000), Some("USD"), Some(true)),
+        rec(1, Some(10.0), Some(i64::MIN), Some("123"), Some(false)),
+        rec(2, None, Some(9_007_199_254_740_993), None, None),
+    ];
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let s = streaming(&p, &records);
+    let b = batch(&p, &records, &rt, 2);
+    assert_eq!(s, b);
+    let fired = |name: &str| s.iter().filter(|f| f.alert == name).count();
+    assert_eq!(fired("cs"), 1, "strings count");
+    assert_eq!(fired("cb"), 1, "booleans count");
+    assert_eq!(fired("ov"), 1, "overflow is null");
+    assert_eq!(fired("ng"), 1, "-(-2^63) is null");
+}

@@ -6,6 +6,7 @@ mod compile;
 pub mod demo_data;
 mod explain;
 mod fmt;
+mod run;
 
 use crate::cli::{Cli, Command};
 use anyhow::Result;
@@ -17,6 +18,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Check(args) => check::run(&args),
         Command::Fmt(args) => fmt::run(&args),
         Command::Compile(args) => compile::run(&args),
+        Command::Run(args) => run::run(&args),
         Command::Backtest(args) => backtest::run(&args),
         Command::Explain { code } => explain::run(code.as_deref()),
         Command::DemoData { out, seed } => demo_data::run(&out, seed),

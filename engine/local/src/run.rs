@@ -1,0 +1,298 @@
+//! One local run: read the source, validate, evaluate alerts, flush to the local sinks,
+//! checkpoint. Stops at the end of a replay, after `--for`, or when `stop` is set (Ctrl-C),
+//! always flushing what it has read first.
+
+use crate::checkpoint::{self, Checkpoint};
+use crate::replay::{self, Line};
+use crate::sinks::{Flushed, LocalSinks};
+use crate::{LocalError, Result};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use stk_dsl::ir::{Pipeline, ReplayFormat, SourceKind};
+use stk_eval::value::ts_to_rfc3339;
+use stk_eval::{AlertEvaluator, Firing, Validator, Value};
+use stk_lake::compact::DeadLetter;
+
+pub struct RunOptions {
+    pub lake_dir: PathBuf,
+    /// A replay file instead of the pipeline's sources.
+    pub replay: Option<PathBuf>,
+    /// Playback speed: `Some(None)` as fast as possible, `None` as the pipeline says.
+    pub speed: Option<Option<f64>>,
+    /// Stop after this much wall-clock time.
+    pub for_duration: Option<Duration>,
+    pub stop: Arc<AtomicBool>,
+    /// Flush at most this many records at once (besides the raw sink's size hint).
+    pub flush_records: usize,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RunSummary {
+    /// Records read from the source in this run (after the checkpoint).
+    pub read: u64,
+    /// Records skipped because an earlier run already flushed them.
+    pub resumed_from: u64,
+    pub valid: u64,
+    pub rejected: u64,
+    pub firings: u64,
+    pub flushed: Flushed,
+    pub interrupted: bool,
+    pub elapsed: Duration,
+}
+
+/// Progress reported to the caller (status line, alert printing).
+pub trait Observer {
+    fn firing(&mut self, f: &Firing);
+    fn progress(&mut self, _s: &RunSummary) {}
+}
+
+pub fn run(
+    p: &Pipeline,
+    pipeline_dir: &Path,
+    opts: &RunOptions,
+    obs: &mut dyn Observer,
+) -> Result<RunSummary> {
+    let start = Instant::now();
+    let (path, format, file_speed) = source(p, pipeline_dir, opts)?;
+    let speed = opts.speed.unwrap_or(file_speed);
+    let lines = replay::read(&path, format, &p.schema)?;
+    std::fs::create_dir_all(&opts.lake_dir).map_err(|e| crate::io(&opts.lake_dir, e))?;
+    let source_id = path
+        .canonicalize()
+        .unwrap_or(path.clone())
+        .display()
+        .to_string();
+    let previous = checkpoint::load(&opts.lake_dir)?.unwrap_or_default();
+    let mut ck = Checkpoint {
+        source: source_id.clone(),
+        offset: if previous.source == source_id {
+            previous.offset
+        } else {
+            0
+        },
+        seq: previous.seq,
+    };
+    let sinks = LocalSinks::new(p, &opts.lake_dir);
+    let validator = Validator::new(p);
+    let mut alerts: Vec<AlertEvaluator> = p
+        .alerts
+        .iter()
+        .map(|a| AlertEvaluator::new(a, &p.schema))
+        .collect();
+    let mut summary = RunSummary {
+        resumed_from: ck.offset,
+        ..Default::default()
+    };
+    let mut buffer: Vec<(stk_eval::Record, String)> = Vec::new();
+    let mut buffered_bytes = 0u64;
+    let mut dead: Vec<DeadLetter> = Vec::new();
+    let mut firings = Vec::new();
+    let ts_idx = validator.decoder.event_time();
+    let mut first_ts: Option<(i64, Instant)> = None;
+    let mut last_progress = Instant::now();
+    // The absolute index of the next line to process: what the checkpoint records.
+    let mut position = ck.offset;
+
+    for (i, line) in lines.into_iter().enumerate() {
+        let i = i as u64;
+        let resumed = i < ck.offset;
+        if !resumed {
+            if opts.stop.load(Ordering::Relaxed)
+                || opts.for_duration.is_some_and(|d| start.elapsed() >= d)
+            {
+                summary.interrupted = true;
+                break;
+            }
+            summary.read += 1;
+            position = i + 1;
+        }
+        let (doc, text) = match line {
+            Line::Json(v) => {
+                let text = if resumed {
+                    String::new()
+                } else {
+                    v.to_string()
+                };
+                (v, text)
+            }
+            Line::Bad { text, reason } => {
+                if !resumed {
+                    summary.rejected += 1;
+                    dead.push(DeadLetter {
+                        source: source_id.clone(),
+                        line: Some(i as usize + 1),
+                        rule: "decode".into(),
+                        reason,
+                        record: text.into(),
+                    });
+                }
+                continue;
+            }
+        };
+        match validator.validate_json(&doc) {
+            Ok(record) => {
+                // Records before the checkpoint only warm the alert windows up.
+                for a in &mut alerts {
+                    a.push(record.clone(), &mut firings);
+                }
+                if resumed {
+                    firings.clear();
+                    continue;
+                }
+                for f in firings.drain(..) {
+                    summary.firings += 1;
+                    obs.firing(&f);
+                }
+                if let (Some(x), Value::Ts(ts)) = (speed, &record.values[ts_idx]) {
+                    pace(&mut first_ts, *ts, x, &opts.stop);
+                }
+                summary.valid += 1;
+                buffered_bytes += text.len() as u64 + 1;
+                buffer.push((record, text));
+            }
+            Err(rej) if !resumed => {
+                summary.rejected += 1;
+                dead.push(DeadLetter {
+                    source: source_id.clone(),
+                    line: Some(i as usize + 1),
+                    rule: rej.rule,
+                    reason: rej.reason,
+                    record: doc,
+                });
+            }
+            Err(_) => {}
+        }
+        if !resumed
+            && (buffer.len() >= opts.flush_records || buffered_bytes >= sinks.buffer_bytes())
+        {
+            flush(
+                p,
+                &sinks,
+                &opts.lake_dir,
+                &mut ck,
+                position,
+                &mut buffer,
+                &mut dead,
+                &mut summary,
+            )?;
+            buffered_bytes = 0;
+        }
+        if last_progress.elapsed() >= Duration::from_millis(250) {
+            summary.elapsed = start.elapsed();
+            obs.progress(&summary);
+            last_progress = Instant::now();
+        }
+    }
+    for a in &mut alerts {
+        a.flush(&mut firings);
+    }
+    for f in firings.drain(..) {
+        summary.firings += 1;
+        obs.firing(&f);
+    }
+    flush(
+        p,
+        &sinks,
+        &opts.lake_dir,
+        &mut ck,
+        position,
+        &mut buffer,
+        &mut dead,
+        &mut summary,
+    )?;
+    summary.elapsed = start.elapsed();
+    obs.progress(&summary);
+    Ok(summary)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn flush(
+    p: &Pipeline,
+    sinks: &LocalSinks,
+    dir: &Path,
+    ck: &mut Checkpoint,
+    offset: u64,
+    buffer: &mut Vec<(stk_eval::Record, String)>,
+    dead: &mut Vec<DeadLetter>,
+    summary: &mut RunSummary,
+) -> Result<()> {
+    if buffer.is_empty() && dead.is_empty() {
+        if offset > ck.offset {
+            ck.offset = offset;
+            checkpoint::save(dir, ck)?;
+        }
+        return Ok(());
+    }
+    let f = sinks.flush(p, ck.seq, buffer, dead)?;
+    summary.flushed.raw_objects += f.raw_objects;
+    summary.flushed.lake_files += f.lake_files;
+    summary.flushed.dead_letters += f.dead_letters;
+    summary.flushed.bytes += f.bytes;
+    buffer.clear();
+    dead.clear();
+    ck.seq += 1;
+    ck.offset = offset;
+    checkpoint::save(dir, ck)
+}
+
+/// Sleep so that event time advances `speed` times faster than wall time.
+fn pace(first: &mut Option<(i64, Instant)>, ts: i64, speed: f64, stop: &AtomicBool) {
+    let (t0, w0) = *first.get_or_insert((ts, Instant::now()));
+    let due = Duration::from_secs_f64(((ts - t0).max(0) as f64 / 1e6) / speed);
+    while let Some(wait) = due.checked_sub(w0.elapsed()) {
+        if stop.load(Ordering::Relaxed) || wait.is_zero() {
+            break;
+        }
+        std::thread::sleep(wait.min(Duration::from_millis(100)));
+    }
+}
+
+fn source(
+    p: &Pipeline,
+    dir: &Path,
+    opts: &RunOptions,
+) -> Result<(PathBuf, ReplayFormat, Option<f64>)> {
+    if let Some(path) = &opts.replay {
+        let lower = path.to_string_lossy().to_ascii_lowercase();
+        let format = if lower.ends_with(".csv") {
+            ReplayFormat::Csv
+        } else {
+            ReplayFormat::Jsonl
+        };
+        return Ok((path.clone(), format, None));
+    }
+    for s in &p.sources {
+        if let SourceKind::Replay(r) = &s.kind {
+            return Ok((dir.join(&r.path), r.format, r.speed));
+        }
+    }
+    Err(LocalError::Config(
+        "this pipeline has only live Yahoo sources, and the live scraper is not part of local mode yet; \
+         replay recorded ticks with `--replay FILE.jsonl`"
+            .into(),
+    ))
+}
+
+/// When a firing happened, for printing.
+pub fn firing_line(f: &Firing) -> String {
+    let key: Vec<String> = f
+        .key
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                v.as_str().map_or_else(|| v.to_string(), str::to_string)
+            )
+        })
+        .collect();
+    format!(
+        "ALERT {} [{:?}] {} {}: {}",
+        f.alert,
+        f.severity,
+        ts_to_rfc3339(f.ts_us),
+        key.join(","),
+        f.message
+    )
+}
