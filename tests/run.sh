@@ -34,3 +34,7 @@ stkc="$CARGO_TARGET_DIR/debug/stkc"
 "$stkc" check --deny warnings pipelines/*.stk
 "$stkc" fmt --check pipelines/*.stk
 "$stkc" backtest pipelines/demo.stk --input pipelines/demo/ticks.jsonl | tail -n 6
+lake="$(mktemp -d)"
+"$stkc" run pipelines/demo.stk --lake "$lake" | tail -n 3
+"$py" tests/oracle/lake_check.py "$lake" 18702
+rm -rf "$lake"

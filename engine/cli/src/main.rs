@@ -11,6 +11,10 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
+    // A panic is a bug in stkc: say so plainly, without a backtrace, and exit 1 (never 101).
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("error: internal error in stkc: {info}");
+    }));
     // Deeply nested (but accepted) pipeline files recurse in the checker; give it room.
     let worker = std::thread::Builder::new()
         .name("stkc".into())
@@ -19,6 +23,13 @@ fn main() -> ExitCode {
     match worker.map(|h| h.join()) {
         Ok(Ok(Ok(code))) => code,
         Ok(Ok(Err(err))) => {
+            // The reader of our output went away (`stkc ... | head`): not an error of ours.
+            if err.chain().any(|e| {
+                e.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
             eprintln!("error: {err:#}");
             ExitCode::from(1)
         }

@@ -35,6 +35,8 @@ pub struct RunSummary {
     /// Records skipped because an earlier run already flushed them.
     pub resumed_from: u64,
     pub valid: u64,
+    /// Exact repeats of a recent record (a producer's retry), dropped before the lake.
+    pub duplicates: u64,
     pub rejected: u64,
     pub firings: u64,
     pub flushed: Flushed,
@@ -94,6 +96,7 @@ pub fn run(
     let mut last_progress = Instant::now();
     // The absolute index of the next line to process: what the checkpoint records.
     let mut position = ck.offset;
+    let mut recent = RecentSet::new(1 << 20);
 
     for (i, line) in lines.into_iter().enumerate() {
         let i = i as u64;
@@ -110,11 +113,13 @@ pub fn run(
         }
         let (doc, text) = match line {
             Line::Json(v) => {
-                let text = if resumed {
-                    String::new()
-                } else {
-                    v.to_string()
-                };
+                let text = v.to_string();
+                if !recent.insert(&text) {
+                    if !resumed {
+                        summary.duplicates += 1;
+                    }
+                    continue;
+                }
                 (v, text)
             }
             Line::Bad { text, reason } => {
@@ -295,4 +300,40 @@ pub fn firing_line(f: &Firing) -> String {
         key.join(","),
         f.message
     )
+}
+
+/// The hashes of the last `capacity` records, to drop exact repeats (at-least-once producers
+/// resend) with bounded memory.
+struct RecentSet {
+    set: std::collections::HashSet<u64>,
+    order: std::collections::VecDeque<u64>,
+    capacity: usize,
+}
+
+impl RecentSet {
+    fn new(capacity: usize) -> Self {
+        RecentSet {
+            set: Default::default(),
+            order: Default::default(),
+            capacity,
+        }
+    }
+
+    /// False when `text` was seen recently.
+    fn insert(&mut self, text: &str) -> bool {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut h);
+        let key = h.finish();
+        if !self.set.insert(key) {
+            return false;
+        }
+        self.order.push_back(key);
+        if self.order.len() > self.capacity {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        true
+    }
 }

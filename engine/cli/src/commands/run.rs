@@ -23,7 +23,8 @@ impl Observer for Terminal {
         if self.status {
             eprint!("\r\x1b[2K");
         }
-        println!("{}", firing_line(f));
+        // A closed stdout (`| head`) must not stop the run before it flushes the lake.
+        let _ = writeln!(std::io::stdout(), "{}", firing_line(f));
     }
 
     fn progress(&mut self, s: &RunSummary) {
@@ -83,7 +84,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         eprint!("\r\x1b[2K");
     }
     eprintln!(
-        "{}: {} records read{} in {:.2}s, {} valid, {} rejected (dead letters in {}/errors), {} alerts; wrote {} raw objects and {} Parquet files under {}",
+        "{}: {} records read{} in {:.2}s, {} valid, {} repeats dropped, {} rejected (dead letters in {}/errors), {} alerts; wrote {} raw objects and {} Parquet files under {}",
         if s.interrupted { "stopped" } else { "done" },
         s.read,
         if s.resumed_from > 0 {
@@ -93,6 +94,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         },
         s.elapsed.as_secs_f64(),
         s.valid,
+        s.duplicates,
         s.rejected,
         args.lake.display(),
         s.firings,
