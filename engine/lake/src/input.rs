@@ -25,10 +25,10 @@ pub struct Input {
 const CHUNK: usize = 65_536;
 
 pub fn read(p: &Pipeline, path: &Path) -> Result<Input> {
-    if path.is_dir() {
+    let lower = path.to_string_lossy().to_ascii_lowercase();
+    if path.is_dir() || lower.ends_with(".parquet") {
         return read_parquet_dir(p, path);
     }
-    let lower = path.to_string_lossy().to_ascii_lowercase();
     let (records, rejected) = if lower.ends_with(".csv") {
         read_csv(p, path)?
     } else {
@@ -120,6 +120,9 @@ pub fn read_csv(p: &Pipeline, path: &Path) -> Result<(Vec<Record>, usize)> {
 
 /// Every `*.parquet` below `dir`, sorted by path.
 pub fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    if dir.is_file() {
+        return Ok(vec![dir.to_path_buf()]);
+    }
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
