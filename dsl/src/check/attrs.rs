@@ -3,7 +3,7 @@
 
 use super::ctx::{Ctx, did_you_mean, one_of};
 use crate::diag::Code;
-use crate::syntax::ast::{Attr, Block, Entry, Expr, ExprKind, MapEntry};
+use crate::syntax::ast::{Attr, Block, Entry, Expr, ExprKind, MapEntry, UnaryOp};
 use crate::syntax::span::Span;
 use std::collections::BTreeMap;
 
@@ -179,7 +179,7 @@ pub(crate) fn wrong_type(ctx: &mut Ctx, e: &Expr, expected: &str, example: &str)
 }
 
 pub(crate) fn string(ctx: &mut Ctx, e: &Expr, example: &str) -> Option<String> {
-    match &e.kind {
+    match &e.unparen().kind {
         ExprKind::Str { value, .. } => Some(value.clone()),
         _ => {
             wrong_type(ctx, e, "a string", example);
@@ -189,20 +189,17 @@ pub(crate) fn string(ctx: &mut Ctx, e: &Expr, example: &str) -> Option<String> {
 }
 
 pub(crate) fn duration(ctx: &mut Ctx, e: &Expr) -> Option<u64> {
-    if let ExprKind::Unary {
-        op: crate::syntax::ast::UnaryOp::Neg,
-        operand,
-    } = &e.kind
-    {
-        if let ExprKind::Duration { .. } = operand.kind {
+    match &e.unparen().kind {
+        ExprKind::Duration { millis, .. } => Some(*millis),
+        ExprKind::Unary {
+            op: UnaryOp::Neg,
+            operand,
+        } if matches!(operand.unparen().kind, ExprKind::Duration { .. }) => {
             ctx.error(Code::BadDuration, e.span, "a duration cannot be negative")
                 .label("negative duration")
                 .help("write a positive duration such as `5m`");
-            return None;
+            None
         }
-    }
-    match &e.kind {
-        ExprKind::Duration { millis, .. } => Some(*millis),
         _ => {
             wrong_type(ctx, e, "a duration", "`30s`, `5m` or `24h`");
             None
@@ -211,7 +208,7 @@ pub(crate) fn duration(ctx: &mut Ctx, e: &Expr) -> Option<u64> {
 }
 
 pub(crate) fn size(ctx: &mut Ctx, e: &Expr) -> Option<u64> {
-    match &e.kind {
+    match &e.unparen().kind {
         ExprKind::Size { bytes, .. } => Some(*bytes),
         _ => {
             wrong_type(ctx, e, "a size", "`5MiB` or `64MiB`");
@@ -220,12 +217,12 @@ pub(crate) fn size(ctx: &mut Ctx, e: &Expr) -> Option<u64> {
     }
 }
 
-/// A number literal, with a leading minus folded in: `-1` is written as negation of `1`.
+/// A number literal, with a leading minus folded in (`-1` parses as the negation of `1`).
 pub(crate) fn signed_number(e: &Expr) -> Option<(f64, bool)> {
     match &e.unparen().kind {
         ExprKind::Number { value, is_int, .. } => Some((*value, *is_int)),
         ExprKind::Unary {
-            op: crate::syntax::ast::UnaryOp::Neg,
+            op: UnaryOp::Neg,
             operand,
         } => signed_number(operand).map(|(v, i)| (-v, i)),
         _ => None,
@@ -233,24 +230,16 @@ pub(crate) fn signed_number(e: &Expr) -> Option<(f64, bool)> {
 }
 
 pub(crate) fn number(ctx: &mut Ctx, e: &Expr) -> Option<f64> {
-    if let Some((v, _)) = signed_number(e) {
-        return Some(v);
+    let v = signed_number(e).map(|(v, _)| v);
+    if v.is_none() {
+        wrong_type(ctx, e, "a number", "`2` or `0.5`");
     }
-    match &e.kind {
-        _ => {
-            wrong_type(ctx, e, "a number", "`2` or `0.5`");
-            None
-        }
-    }
+    v
 }
 
-pub(crate) fn integer(ctx: &mut Ctx, e: &Expr) -> Option<u64> {
-    match &e.kind {
-        ExprKind::Number {
-            value,
-            is_int: true,
-            ..
-        } => Some(*value as u64),
+pub(crate) fn integer(ctx: &mut Ctx, e: &Expr) -> Option<i64> {
+    match signed_number(e) {
+        Some((v, true)) => Some(v as i64),
         _ => {
             wrong_type(ctx, e, "a whole number", "`1` or `500`");
             None
@@ -259,7 +248,7 @@ pub(crate) fn integer(ctx: &mut Ctx, e: &Expr) -> Option<u64> {
 }
 
 pub(crate) fn boolean(ctx: &mut Ctx, e: &Expr) -> Option<bool> {
-    match &e.kind {
+    match &e.unparen().kind {
         ExprKind::Bool(b) => Some(*b),
         _ => {
             wrong_type(ctx, e, "`true` or `false`", "`true`");

@@ -244,6 +244,7 @@ impl Checker {
                 _ => None,
             },
             BinaryOp::Rem => match (lt, rt) {
+                (Type::Null, t) | (t, Type::Null) if t.is_numeric() => Some(t),
                 (Type::Int64, Type::Int64) => Some(Type::Int64),
                 (a, b) if a.is_numeric() && b.is_numeric() => Some(Type::Float64),
                 _ => None,
@@ -363,9 +364,9 @@ impl Checker {
             ctx.error(
                 Code::WindowInRule,
                 e.span,
-                format!("`{name}` cannot be nested inside another windowed function"),
+                format!("`{name}` cannot be nested inside another function that looks at earlier records (windowed functions and `prev`)"),
             )
-            .label("nested windowed function")
+            .label("nested stateful function")
             .help("compare two windowed values instead, e.g. `avg(close, 1m) > avg(close, 1h)`");
             return None;
         }
@@ -492,6 +493,9 @@ impl Checker {
 }
 
 fn mismatch_help(l: Type, r: Type) -> String {
+    if l == Type::Bool && r == Type::Bool {
+        return "booleans compare only with `==` and `!=`".into();
+    }
     let has = |t| l == t || r == t;
     if has(Type::Percent) && has(Type::Duration) {
         "a percentage is written `1%` and a duration `1m`: check which one is meant".into()

@@ -57,7 +57,7 @@ codes! {
     WrongArity = "E0203", Error, "a function is called with the wrong number of arguments";
     UnknownFunction = "E0204", Error, "unknown function";
     NotBoolean = "E0205", Error, "a condition is not a boolean expression";
-    WindowInRule = "E0206", Error, "a windowed function is used where only per-record expressions are allowed";
+    WindowInRule = "E0206", Error, "a windowed function is used where only per-record expressions are allowed, or nested in another";
     WindowNotConstant = "E0207", Error, "a window must be a duration literal";
     UnknownType = "E0208", Error, "unknown field type";
     WrongValueType = "E0209", Error, "an attribute has a value of the wrong type";

@@ -125,7 +125,7 @@ fn an_interrupted_run_continues_without_loss_or_duplicates() {
     let dir = tempfile::tempdir().unwrap();
     let bin = assert_cmd::cargo::cargo_bin("stkc");
     // 6.5 hours at 7200x takes about 3.3 s: interrupt it after 1 s.
-    let mut child = std::process::Command::new(&bin)
+    let child = std::process::Command::new(&bin)
         .current_dir(root())
         .args(["run", "pipelines/demo.stk", "--speed", "7200", "--lake"])
         .arg(dir.path())

@@ -139,8 +139,10 @@ pub(crate) fn check(ctx: &mut Ctx, block: &Block, env: &AlertEnv) -> Option<Aler
             ));
         }
         if let Some(per) = &per {
+            // One series over several shards loses its order (one shard keeps it).
+            let one_shard = stream.capacity == stk_capacity_one();
             if delivery == Some(Delivery::Realtime)
-                && !per.is_empty()
+                && !one_shard
                 && !per.contains(&stream.partition_key)
             {
                 let span = a.get("per").map_or(block.name.span, |e| e.span);
@@ -388,4 +390,8 @@ fn human_ms(ms: u64) -> String {
         m if m % 1000 == 0 => format!("{}s", m / 1000),
         m => format!("{m}ms"),
     }
+}
+
+fn stk_capacity_one() -> crate::ir::StreamCapacity {
+    crate::ir::StreamCapacity::Provisioned { shards: 1 }
 }

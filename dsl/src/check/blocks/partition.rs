@@ -99,7 +99,11 @@ fn key(ctx: &mut Ctx, e: &Expr) -> Option<PartitionKey> {
                         format!(
                             "`{}` needs a required timestamp, but `{field}` is {}",
                             func.name,
-                            ty.name()
+                            if ty == FieldType::Timestamp {
+                                "optional".to_string()
+                            } else {
+                                format!("a {}", ty.name())
+                            }
                         ),
                     )
                     .label("not a required timestamp")

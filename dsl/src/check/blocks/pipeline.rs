@@ -42,7 +42,7 @@ pub(crate) fn check(ctx: &mut Ctx, block: &Block) -> Option<Header> {
         ))
         .help(format!(
             "S3 bucket and Lambda names are derived from it; try `{}`",
-            &lower[..lower.len().min(MAX_NAME)]
+            suggest_name(&lower)
         ));
     }
     let region = a.get("region").and_then(|e| {
@@ -116,4 +116,18 @@ pub(crate) fn check(ctx: &mut Ctx, block: &Block) -> Option<Header> {
         tags,
         smtp,
     })
+}
+
+/// A valid name close to `lower`: letters, digits and `_`, starting with a letter.
+fn suggest_name(lower: &str) -> String {
+    let kept: String = lower
+        .chars()
+        .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+        .collect();
+    let trimmed = kept.trim_start_matches(|c: char| !c.is_ascii_lowercase());
+    let mut name: String = trimmed.chars().take(MAX_NAME).collect();
+    if name.is_empty() {
+        name = "pipeline".into();
+    }
+    name
 }

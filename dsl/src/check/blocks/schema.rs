@@ -69,6 +69,12 @@ pub(crate) fn check(ctx: &mut Ctx, block: &Block) -> Option<Schema> {
                     }
                 }
                 FieldModifier::Matches(e) => {
+                    if pattern.is_some() {
+                        ctx.error(Code::DuplicateAttr, e.span, "`matches` is given twice")
+                            .label("second pattern")
+                            .help("combine the patterns into one regex, e.g. `/^(?:a|b)$/`");
+                        continue;
+                    }
                     let re = match &e.kind {
                         ExprKind::Regex { pattern } => pattern.clone(),
                         ExprKind::Str { value, .. } => value.clone(),

@@ -30,15 +30,17 @@ pub(super) fn check(ctx: &mut Ctx, block: &Block, _sinks: &[&Block]) -> Option<S
         None => Some(Vec::new()),
     };
     let partitioned = partition.as_ref().is_some_and(|p| !p.is_empty());
-    let (interval, size) = match a.get("buffer") {
-        Some(e) => buffer(ctx, e, partitioned)?,
-        None => (60, if partitioned { 64 * MIB } else { 5 * MIB }),
+    // Keep checking after a bad buffer, so every problem is reported in one run.
+    let buffered = match a.get("buffer") {
+        Some(e) => buffer(ctx, e, partitioned),
+        None => Some((60, if partitioned { 64 * MIB } else { 5 * MIB })),
     };
     let compression = match a.get("compression") {
         Some(e) => attrs::choice(ctx, e, COMPRESSION),
         None => Some(RawCompression::None),
     };
     let retention_days = retention(ctx, a.get("retention"))?;
+    let (interval, size) = buffered?;
     Some(SinkKind::S3Json(RawSink {
         buffer_interval_s: interval,
         buffer_size_bytes: size,
@@ -106,7 +108,7 @@ pub(crate) fn retention(ctx: &mut Ctx, e: Option<&Expr>) -> Option<Option<u32>> 
         ctx.error(
             Code::BadDuration,
             e.span,
-            "S3 lifecycle expiry is a whole number of days",
+            "S3 lifecycle expiry is 1 to 36500 days, in whole days",
         )
         .label("not whole days")
         .help("write e.g. `retention = 90d`");

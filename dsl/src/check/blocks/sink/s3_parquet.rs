@@ -95,7 +95,8 @@ fn catalog(ctx: &mut Ctx, e: &Expr, sink_name: &str) -> Option<Catalog> {
     let database = m.get("database").and_then(|v| glue_name(ctx, v));
     let table = match m.get("table") {
         Some(v) => glue_name(ctx, v),
-        None => Some(sink_name.to_string()),
+        // Glue (and Athena) table names are lower case.
+        None => Some(sink_name.to_ascii_lowercase()),
     };
     let mode = match (m.get("crawler"), m.get("projection")) {
         (Some(c), None) => schedule(ctx, c).map(|schedule| CatalogMode::Crawler { schedule }),
@@ -192,8 +193,10 @@ fn schedule(ctx: &mut Ctx, v: &Expr) -> Option<String> {
     match (func.name.as_str(), arg) {
         ("hourly", None) => Some("cron(0 * * * ? *)".into()),
         ("daily", Some(t)) => {
+            let digits = |x: &str| x.len() == 2 && x.bytes().all(|b| b.is_ascii_digit());
             let parsed = t
                 .split_once(':')
+                .filter(|(h, m)| digits(h) && digits(m))
                 .and_then(|(h, m)| Some((h.parse::<u8>().ok()?, m.parse::<u8>().ok()?)));
             match parsed {
                 Some((h, m)) if h < 24 && m < 60 && t.len() == 5 => {
