@@ -57,7 +57,18 @@ impl BatchEvaluator {
         let Some(first) = batches.first() else {
             return Ok(Vec::new());
         };
-        let table = MemTable::try_new(first.schema(), vec![batches])?;
+        let table = if alert.lateness_ms == 0 && !alert.per.is_empty() {
+            // Group the rows by series in one linear pass (arrival order kept within each
+            // series) and tell DataFusion so: every window then runs without a sort.
+            let grouped = group_by_series(&alert.per, &batches)?;
+            let order = vec![vec![
+                ident(SERIES).sort(true, false),
+                ident(SEQ).sort(true, false),
+            ]];
+            MemTable::try_new(grouped[0].schema(), vec![grouped])?.with_sort_order(order)
+        } else {
+            MemTable::try_new(first.schema(), vec![batches])?
+        };
         let df = self.ctx.read_table(Arc::new(table))?;
         let firing_rows = plan(df, p, alert)?.collect().await?;
         let compiled = CompiledAlert::new(alert, &p.schema);
@@ -89,10 +100,106 @@ impl BatchEvaluator {
     }
 }
 
+/// The column numbering the series (distinct values of the alert's `per` columns).
+pub const SERIES: &str = "__series";
+
+/// The rows of `batches` grouped by series (a stable counting sort on a dense series id),
+/// with the id as a `__series` column.
+pub fn group_by_series(per: &[String], batches: &[RecordBatch]) -> Result<Vec<RecordBatch>> {
+    use arrow::array::{ArrayRef, Int64Array, StringArray, UInt32Array};
+    use arrow::datatypes::{Field, Schema};
+    let batch = arrow::compute::concat_batches(&batches[0].schema(), batches)?;
+    let cols: Vec<ArrayRef> = per
+        .iter()
+        .map(|k| {
+            batch
+                .column_by_name(k)
+                .cloned()
+                .ok_or_else(|| LakeError::Input(format!("no column `{k}`")))
+        })
+        .collect::<Result<_>>()?;
+    let n = batch.num_rows();
+    let mut ids: Vec<u32> = Vec::with_capacity(n);
+    let mut count = 0u32;
+    if let (1, Some(strings)) = (cols.len(), cols[0].as_any().downcast_ref::<StringArray>()) {
+        let mut map: std::collections::HashMap<Option<&str>, u32> =
+            std::collections::HashMap::new();
+        for v in strings.iter() {
+            ids.push(*map.entry(v).or_insert_with(|| {
+                count += 1;
+                count - 1
+            }));
+        }
+    } else {
+        let conv = arrow::row::RowConverter::new(
+            cols.iter()
+                .map(|c| arrow::row::SortField::new(c.data_type().clone()))
+                .collect(),
+        )?;
+        let rows = conv.convert_columns(&cols)?;
+        let mut map: std::collections::HashMap<Box<[u8]>, u32> = std::collections::HashMap::new();
+        for r in rows.iter() {
+            let id = match map.get(r.as_ref()) {
+                Some(id) => *id,
+                None => {
+                    map.insert(r.as_ref().into(), count);
+                    count += 1;
+                    count - 1
+                }
+            };
+            ids.push(id);
+        }
+    }
+    // Counting sort: where each series starts, then every row in arrival order.
+    let mut start = vec![0u32; count as usize + 1];
+    for id in &ids {
+        start[*id as usize + 1] += 1;
+    }
+    for i in 1..start.len() {
+        start[i] += start[i - 1];
+    }
+    let mut perm = vec![0u32; n];
+    for (row, id) in ids.iter().enumerate() {
+        let slot = &mut start[*id as usize];
+        perm[*slot as usize] = row as u32;
+        *slot += 1;
+    }
+    let perm = UInt32Array::from(perm);
+    let sorted = arrow::compute::take_record_batch(&batch, &perm)?;
+    let series: Int64Array = perm
+        .values()
+        .iter()
+        .map(|r| ids[*r as usize] as i64)
+        .collect();
+    let mut fields: Vec<Field> = sorted
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.push(Field::new(SERIES, arrow::datatypes::DataType::Int64, false));
+    let mut columns = sorted.columns().to_vec();
+    columns.push(Arc::new(series));
+    let all = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?;
+    if n == 0 {
+        return Ok(vec![all]);
+    }
+    // DataFusion works in batches of a few thousand rows; hand it slices of the sorted data.
+    Ok((0..n)
+        .step_by(65_536)
+        .map(|off| all.slice(off, 65_536.min(n - off)))
+        .collect())
+}
+
 /// The DataFrame computing the rows at which `alert` fires.
 pub fn plan(df: DataFrame, p: &Pipeline, alert: &Alert) -> Result<DataFrame> {
     let ts = ident(&p.schema.event_time);
-    let keys: Vec<Expr> = alert.per.iter().map(ident).collect();
+    let grouped = df.schema().has_column_with_unqualified_name(SERIES);
+    let keys: Vec<Expr> = if grouped {
+        vec![ident(SERIES)]
+    } else {
+        alert.per.iter().map(ident).collect()
+    };
     // Without lateness, admitted records are in strictly increasing ts order in arrival
     // order, so ordering by arrival is ordering by ts, and every window shares one sort.
     let order_col = if alert.lateness_ms == 0 {
