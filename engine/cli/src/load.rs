@@ -31,3 +31,22 @@ pub fn load(path: &Path) -> Result<Loaded> {
         checked,
     })
 }
+
+/// The pipeline's IR; or, when it has errors, its diagnostics printed and `None` (the
+/// caller exits 1).
+pub fn ir_or_report(loaded: &Loaded) -> Option<&stk_dsl::ir::Pipeline> {
+    if loaded.checked.ir.is_none() {
+        let report = stk_dsl::diag::render_human(
+            &loaded.display,
+            &loaded.source,
+            &loaded.checked.diagnostics,
+            stk_dsl::diag::HumanStyle::NoColor,
+        );
+        eprint!("{report}");
+        eprintln!(
+            "error: `{}` has errors; run `stkc check {}` and fix them first",
+            loaded.display, loaded.display
+        );
+    }
+    loaded.checked.ir.as_ref()
+}

@@ -22,6 +22,29 @@ pub struct Slots {
     pub args: Vec<Compiled>,
 }
 
+impl SlotSpec {
+    /// The slot of a stateful call `func(args...)` (the window is the second argument).
+    pub fn from_call(func: Func, args: &[TypedExpr]) -> Self {
+        let window_ms = match args.get(1).map(|a| &a.node) {
+            Some(ExprNode::Literal {
+                value: Literal::DurationMs(ms),
+            }) => *ms as i64,
+            _ => 0,
+        };
+        let arg = args.first().cloned().unwrap_or(TypedExpr {
+            ty: Type::Null,
+            node: ExprNode::Literal {
+                value: Literal::Null,
+            },
+        });
+        SlotSpec {
+            func,
+            arg,
+            window_ms,
+        }
+    }
+}
+
 impl Slots {
     fn slot_for(&mut self, spec: SlotSpec, schema: &Schema) -> usize {
         if let Some(i) = self.specs.iter().position(|s| *s == spec) {
@@ -108,17 +131,7 @@ fn compile(e: &TypedExpr, schema: &Schema, slots: &mut Slots) -> Node {
         ExprNode::Call { func, args } => {
             let sig = func.sig();
             if sig.stateful {
-                let window_ms = match args.get(1).map(|a| &a.node) {
-                    Some(ExprNode::Literal {
-                        value: Literal::DurationMs(ms),
-                    }) => *ms as i64,
-                    _ => 0,
-                };
-                let spec = SlotSpec {
-                    func: *func,
-                    arg: args[0].clone(),
-                    window_ms,
-                };
+                let spec = SlotSpec::from_call(*func, args);
                 return Node::Slot(slots.slot_for(spec, schema));
             }
             let arg = |i: usize, slots: &mut Slots| Box::new(compile(&args[i], schema, slots));

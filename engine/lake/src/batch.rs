@@ -343,17 +343,7 @@ pub fn to_df(e: &TypedExpr, slots: &[SlotSpec]) -> Result<Expr> {
             }
         }
         ExprNode::Call { func, args } if func.sig().stateful => {
-            let window_ms = match args.get(1).map(|a| &a.node) {
-                Some(ExprNode::Literal {
-                    value: Literal::DurationMs(ms),
-                }) => *ms as i64,
-                _ => 0,
-            };
-            let spec = SlotSpec {
-                func: *func,
-                arg: args[0].clone(),
-                window_ms,
-            };
+            let spec = SlotSpec::from_call(*func, args);
             let i = slots.iter().position(|s| *s == spec).ok_or_else(|| {
                 LakeError::Unsupported(format!("{} outside the collected slots", sql_name(*func)))
             })?;

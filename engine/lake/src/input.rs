@@ -80,10 +80,7 @@ pub fn read_csv(p: &Pipeline, path: &Path) -> Result<(Vec<Record>, usize)> {
         .map_err(|e| LakeError::Input(format!("{}: {e}", path.display())))?
         .clone();
     let v = Validator::new(p);
-    let types: Vec<Option<FieldType>> = headers
-        .iter()
-        .map(|h| p.schema.field(h).map(|f| f.ty))
-        .collect();
+    let types = csv_types(&p.schema, &headers);
     let mut records = Vec::new();
     let mut rejected = 0;
     for row in reader.records() {
@@ -91,31 +88,49 @@ pub fn read_csv(p: &Pipeline, path: &Path) -> Result<(Vec<Record>, usize)> {
             rejected += 1;
             continue;
         };
-        let mut obj = serde_json::Map::new();
-        for ((name, cell), ty) in headers.iter().zip(row.iter()).zip(&types) {
-            let value = match (ty, cell) {
-                (_, "") => serde_json::Value::Null,
-                (Some(FieldType::Int64), c) => {
-                    c.parse::<i64>().map_or_else(|_| c.into(), Into::into)
-                }
-                (Some(FieldType::Float64), c) => c
-                    .parse::<f64>()
-                    .ok()
-                    .and_then(serde_json::Number::from_f64)
-                    .map_or_else(|| c.into(), serde_json::Value::Number),
-                (Some(FieldType::Bool), c) => {
-                    c.parse::<bool>().map_or_else(|_| c.into(), Into::into)
-                }
-                (_, c) => c.into(),
-            };
-            obj.insert(name.to_string(), value);
-        }
-        match v.validate_json(&serde_json::Value::Object(obj)) {
+        let obj = csv_object(&headers, &types, &row);
+        match v.validate_json(&obj) {
             Ok(r) => records.push(r),
             Err(_) => rejected += 1,
         }
     }
     Ok((records, rejected))
+}
+
+/// The schema type of each CSV column (`None` for columns the schema does not have).
+pub fn csv_types(
+    schema: &stk_dsl::ir::Schema,
+    headers: &csv::StringRecord,
+) -> Vec<Option<FieldType>> {
+    headers
+        .iter()
+        .map(|h| schema.field(h).map(|f| f.ty))
+        .collect()
+}
+
+/// One CSV row as the JSON record it stands for: empty cells are null, cells of numeric and
+/// boolean columns are parsed (and kept as text when they do not parse, so validation says why).
+pub fn csv_object(
+    headers: &csv::StringRecord,
+    types: &[Option<FieldType>],
+    row: &csv::StringRecord,
+) -> serde_json::Value {
+    let mut obj = serde_json::Map::new();
+    for ((name, cell), ty) in headers.iter().zip(row.iter()).zip(types) {
+        let value = match (ty, cell) {
+            (_, "") => serde_json::Value::Null,
+            (Some(FieldType::Int64), c) => c.parse::<i64>().map_or_else(|_| c.into(), Into::into),
+            (Some(FieldType::Float64), c) => c
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map_or_else(|| c.into(), serde_json::Value::Number),
+            (Some(FieldType::Bool), c) => c.parse::<bool>().map_or_else(|_| c.into(), Into::into),
+            (_, c) => c.into(),
+        };
+        obj.insert(name.to_string(), value);
+    }
+    serde_json::Value::Object(obj)
 }
 
 /// Every `*.parquet` below `dir`, sorted by path.

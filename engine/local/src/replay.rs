@@ -4,7 +4,7 @@
 use crate::{Result, io};
 use std::io::BufRead;
 use std::path::Path;
-use stk_dsl::ir::{FieldType, ReplayFormat, Schema};
+use stk_dsl::ir::{ReplayFormat, Schema};
 
 /// One line of the replay file: its JSON document, or the text that did not parse.
 pub enum Line {
@@ -41,10 +41,7 @@ pub fn read(path: &Path, format: ReplayFormat, schema: &Schema) -> Result<Vec<Li
                 .headers()
                 .map_err(|e| crate::LocalError::Config(format!("{}: {e}", path.display())))?
                 .clone();
-            let types: Vec<Option<FieldType>> = headers
-                .iter()
-                .map(|h| schema.field(h).map(|f| f.ty))
-                .collect();
+            let types = stk_lake::input::csv_types(schema, &headers);
             let mut out = Vec::new();
             for row in reader.records() {
                 let row = match row {
@@ -57,26 +54,9 @@ pub fn read(path: &Path, format: ReplayFormat, schema: &Schema) -> Result<Vec<Li
                         continue;
                     }
                 };
-                let mut obj = serde_json::Map::new();
-                for ((name, cell), ty) in headers.iter().zip(row.iter()).zip(&types) {
-                    let v = match (ty, cell) {
-                        (_, "") => serde_json::Value::Null,
-                        (Some(FieldType::Int64), c) => {
-                            c.parse::<i64>().map_or_else(|_| c.into(), Into::into)
-                        }
-                        (Some(FieldType::Float64), c) => c
-                            .parse::<f64>()
-                            .ok()
-                            .and_then(serde_json::Number::from_f64)
-                            .map_or_else(|| c.into(), serde_json::Value::Number),
-                        (Some(FieldType::Bool), c) => {
-                            c.parse::<bool>().map_or_else(|_| c.into(), Into::into)
-                        }
-                        (_, c) => c.into(),
-                    };
-                    obj.insert(name.to_string(), v);
-                }
-                out.push(Line::Json(serde_json::Value::Object(obj)));
+                out.push(Line::Json(stk_lake::input::csv_object(
+                    &headers, &types, &row,
+                )));
             }
             Ok(out)
         }

@@ -7,26 +7,12 @@ use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::ExitCode;
-use stk_dsl::diag::{HumanStyle, render_human};
 use stk_eval::{AlertEvaluator, Firing};
 use stk_lake::input;
 
 pub fn run(args: &BacktestArgs) -> Result<ExitCode> {
     let loaded = load(&args.file)?;
-    let Some(ir) = &loaded.checked.ir else {
-        eprint!(
-            "{}",
-            render_human(
-                &loaded.display,
-                &loaded.source,
-                &loaded.checked.diagnostics,
-                HumanStyle::NoColor
-            )
-        );
-        eprintln!(
-            "error: `{}` has errors; fix them first (`stkc check`)",
-            loaded.display
-        );
+    let Some(ir) = crate::load::ir_or_report(&loaded) else {
         return Ok(ExitCode::from(1));
     };
     if ir.alerts.is_empty() {

@@ -4,25 +4,10 @@ use crate::cli::{CompileArgs, DataFormat, Emit};
 use crate::load::load;
 use anyhow::{Context, Result};
 use std::process::ExitCode;
-use stk_dsl::diag::HumanStyle;
-use stk_dsl::diag::render_human;
 
 pub fn run(args: &CompileArgs) -> Result<ExitCode> {
     let loaded = load(&args.file)?;
-    let Some(ir) = &loaded.checked.ir else {
-        eprint!(
-            "{}",
-            render_human(
-                &loaded.display,
-                &loaded.source,
-                &loaded.checked.diagnostics,
-                HumanStyle::NoColor
-            )
-        );
-        eprintln!(
-            "error: `{}` has errors; nothing was compiled",
-            loaded.display
-        );
+    let Some(ir) = crate::load::ir_or_report(&loaded) else {
         return Ok(ExitCode::from(1));
     };
     let (text, default_name) = match args.emit {

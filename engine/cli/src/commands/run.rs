@@ -8,7 +8,6 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use stk_dsl::diag::{HumanStyle, render_human};
 use stk_eval::Firing;
 use stk_local::run::{Observer, firing_line};
 use stk_local::{RunOptions, RunSummary};
@@ -46,20 +45,7 @@ impl Observer for Terminal {
 
 pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let loaded = load(&args.file)?;
-    let Some(ir) = &loaded.checked.ir else {
-        eprint!(
-            "{}",
-            render_human(
-                &loaded.display,
-                &loaded.source,
-                &loaded.checked.diagnostics,
-                HumanStyle::NoColor
-            )
-        );
-        eprintln!(
-            "error: `{}` has errors; fix them first (`stkc check`)",
-            loaded.display
-        );
+    let Some(ir) = crate::load::ir_or_report(&loaded) else {
         return Ok(ExitCode::from(1));
     };
     let stop = Arc::new(AtomicBool::new(false));
