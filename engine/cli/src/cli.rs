@@ -37,6 +37,11 @@ pub enum Command {
         after_help = "Examples:\n  stkc run pipelines/demo.stk\n  stkc run pipelines/demo.stk --lake /tmp/lake --speed 600 --for 30s\n  stkc run pipelines/stocks.stk --replay pipelines/demo/ticks.jsonl --speed max"
     )]
     Run(RunArgs),
+    /// SQL over a local lake (tables `lake` and `raw`), with the alert functions available
+    #[command(
+        after_help = "Examples:\n  stkc query \"select symbol, count(*), min(close), max(close) from lake group by symbol\"\n  stkc query --lake /tmp/lake --format csv \"select * from lake where symbol = 'AAPL' limit 10\"\n  stkc query \"select symbol, ts, pct_change(close, ts, '1m') over (partition by symbol order by ts) as pct from lake\""
+    )]
+    Query(QueryArgs),
     /// Replay records through the pipeline's alerts and print every firing
     #[command(
         after_help = "Examples:\n  stkc backtest pipelines/demo.stk --input pipelines/demo/ticks.jsonl\n  stkc backtest pipelines/stocks.stk --input lake/ --from 2026-11-27T15:00:00Z --format json\n  stkc backtest pipelines/demo.stk --input ticks.csv --engine streaming"
@@ -165,6 +170,25 @@ pub struct RunArgs {
     /// Stop after this long (wall clock), e.g. `30s`, `5m`
     #[arg(long = "for", value_parser = parse_duration)]
     pub for_duration: Option<std::time::Duration>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct QueryArgs {
+    /// The SQL statement
+    pub sql: String,
+    /// The lake directory written by `stkc run`
+    #[arg(long, default_value = "lake")]
+    pub lake: PathBuf,
+    /// Output: an aligned table, CSV with a header, or one JSON object per row
+    #[arg(long, value_enum, default_value_t = RowFormat::Table)]
+    pub format: RowFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RowFormat {
+    Table,
+    Csv,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy)]

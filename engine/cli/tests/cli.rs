@@ -212,7 +212,16 @@ fn usage_errors_and_explain() {
 
 #[test]
 fn every_subcommand_help_has_an_example() {
-    for sub in ["check", "fmt", "compile", "explain", "completions"] {
+    for sub in [
+        "check",
+        "fmt",
+        "compile",
+        "run",
+        "query",
+        "backtest",
+        "explain",
+        "completions",
+    ] {
         let out = stkc().args([sub, "--help"]).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(

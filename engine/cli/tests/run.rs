@@ -163,3 +163,97 @@ fn an_interrupted_run_continues_without_loss_or_duplicates() {
     assert_eq!(keys.len(), VALID_UNIQUE, "records lost");
     assert_eq!(rows, VALID_UNIQUE, "records duplicated");
 }
+
+#[test]
+fn query_answers_counts_extremes_and_pct_change_over_the_lake() {
+    let dir = tempfile::tempdir().unwrap();
+    let stkc = || {
+        let mut c = Command::cargo_bin("stkc").unwrap();
+        c.current_dir(root());
+        c
+    };
+    stkc()
+        .args(["run", "pipelines/demo.stk", "--lake"])
+        .arg(dir.path())
+        .assert()
+        .code(0);
+    let query = |sql: &str| {
+        let out = stkc()
+            .args(["query", "--format", "json", "--lake"])
+            .arg(dir.path())
+            .arg(sql)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let n = query("select count(*) as n from lake");
+    assert_eq!(n[0]["n"], VALID_UNIQUE as u64);
+    let per = query(
+        "select symbol, count(*) as n from lake where date = '2026-11-27' group by symbol order by symbol",
+    );
+    assert_eq!(per.len(), 4);
+    assert_eq!(
+        per.iter().map(|r| r["n"].as_u64().unwrap()).sum::<u64>(),
+        VALID_UNIQUE as u64
+    );
+
+    // min/max agree with the records themselves (read by stk_lake, not SQL).
+    let p = demo();
+    let input = stk_lake::input::read(&p, &dir.path().join("lake")).unwrap();
+    let closes: Vec<f64> = stk_lake::input::records(&p, &input.batches)
+        .iter()
+        .filter(|r| r.values[0] == stk_eval::Value::Str("AAPL".into()))
+        .filter_map(|r| r.values[6].as_f64())
+        .collect();
+    let ext = query("select min(close) as lo, max(close) as hi from lake where symbol = 'AAPL'");
+    assert_eq!(
+        ext[0]["lo"].as_f64().unwrap(),
+        closes.iter().cloned().fold(f64::INFINITY, f64::min)
+    );
+    assert_eq!(
+        ext[0]["hi"].as_f64().unwrap(),
+        closes.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
+    );
+
+    // pct_change in SQL gives the value the alert reported at its first TSLA firing.
+    let pct = query(
+        "select pct from (select ts, pct_change(close, ts, '1m') over (partition by symbol order by ts) as pct \
+         from lake where symbol = 'TSLA') where ts = '2026-11-27T14:50:00Z'",
+    );
+    let bt = stkc()
+        .args([
+            "backtest",
+            "pipelines/demo.stk",
+            "--input",
+            "pipelines/demo/ticks.jsonl",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let first: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&bt.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(first["ts"], "2026-11-27T14:50:00Z");
+    assert!(
+        (pct[0]["pct"].as_f64().unwrap().abs() - first["value"].as_f64().unwrap()).abs() < 1e-12
+    );
+
+    // Errors say what went wrong and which tables exist.
+    let out = stkc()
+        .args(["query", "--lake"])
+        .arg(dir.path())
+        .arg("select nope from lake")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tables: lake, raw"));
+}

@@ -202,15 +202,34 @@ pub fn compact(
 }
 
 /// Records as one Parquet file.
+///
+/// Columns that are plain partition keys (`symbol` in `symbol=AAPL/`) are left out of the
+/// file, as Hive, Glue and Athena expect: their value is in the path, and a column in both
+/// places is a duplicate to Glue.
 pub fn parquet_bytes(p: &Pipeline, lake: &LakeSink, records: &[Record]) -> Result<Vec<u8>> {
+    let in_path: Vec<&str> = lake
+        .partition
+        .iter()
+        .filter(|k| k.transform == stk_dsl::ir::PartitionTransform::Identity)
+        .map(|k| k.field.as_str())
+        .collect();
+    let keep: Vec<usize> = p
+        .schema
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| !in_path.contains(&f.name.as_str()))
+        .map(|(i, _)| i)
+        .collect();
+    let schema = arrow_schema(&p.schema).project(&keep)?;
     let mut buf = Vec::new();
     let mut w = ArrowWriter::try_new(
         &mut buf,
-        arrow_schema(&p.schema),
+        std::sync::Arc::new(schema),
         Some(writer_properties(lake)),
     )?;
     for chunk in records.chunks(65_536) {
-        w.write(&to_batch(&p.schema, chunk, None)?)?;
+        w.write(&to_batch(&p.schema, chunk, None)?.project(&keep)?)?;
     }
     w.close()?;
     Ok(buf)

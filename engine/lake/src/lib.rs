@@ -13,6 +13,7 @@ pub mod compact;
 pub mod convert;
 pub mod input;
 pub mod partition;
+pub mod query;
 pub mod udwf;
 
 pub use batch::BatchEvaluator;

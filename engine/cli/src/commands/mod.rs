@@ -6,6 +6,7 @@ mod compile;
 pub mod demo_data;
 mod explain;
 mod fmt;
+mod query;
 mod run;
 
 use crate::cli::{Cli, Command};
@@ -19,6 +20,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Fmt(args) => fmt::run(&args),
         Command::Compile(args) => compile::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Query(args) => query::run(&args),
         Command::Backtest(args) => backtest::run(&args),
         Command::Explain { code } => explain::run(code.as_deref()),
         Command::DemoData { out, seed } => demo_data::run(&out, seed),
