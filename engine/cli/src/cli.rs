@@ -64,6 +64,15 @@ pub enum Command {
         #[arg(long, default_value_t = crate::commands::demo_data::DEFAULT_SEED)]
         seed: u64,
     },
+    /// Write a commented starter pipeline (and replay data) that checks clean and runs offline
+    #[command(after_help = "Examples:\n  stkc init mystocks\n  stkc init mystocks --dir pipelines")]
+    Init {
+        /// The pipeline's name (lowercase letters, digits, `_`)
+        name: String,
+        /// Where to write NAME.stk and NAME-ticks.jsonl
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
     /// Print shell completions
     #[command(
         after_help = "Examples:\n  stkc completions bash > /etc/bash_completion.d/stkc\n  stkc completions zsh > ~/.zfunc/_stkc"

@@ -219,6 +219,7 @@ fn every_subcommand_help_has_an_example() {
         "run",
         "query",
         "backtest",
+        "init",
         "explain",
         "completions",
     ] {
@@ -246,4 +247,47 @@ fn the_bundled_demo_data_is_what_the_generator_makes() {
         made == shipped,
         "pipelines/demo/ticks.jsonl differs from `stkc demo-data` output; regenerate it"
     );
+}
+
+#[test]
+fn init_writes_a_pipeline_that_checks_clean_and_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    stkc()
+        .args(["init", "starter", "--dir"])
+        .arg(dir.path())
+        .assert()
+        .code(0);
+    let file = dir.path().join("starter.stk");
+    stkc()
+        .arg("check")
+        .arg("--deny")
+        .arg("warnings")
+        .arg(&file)
+        .assert()
+        .code(0);
+    stkc().arg("fmt").arg("--check").arg(&file).assert().code(0);
+    let out = stkc()
+        .arg("run")
+        .arg(&file)
+        .arg("--lake")
+        .arg(dir.path().join("lake"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("ALERT move_1pct"),
+        "the starter's alert fires"
+    );
+    // Never overwrites.
+    stkc()
+        .args(["init", "starter", "--dir"])
+        .arg(dir.path())
+        .assert()
+        .code(1);
+    stkc().args(["init", "Bad-Name"]).assert().code(1);
 }

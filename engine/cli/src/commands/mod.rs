@@ -6,6 +6,7 @@ mod compile;
 pub mod demo_data;
 mod explain;
 mod fmt;
+mod init;
 mod query;
 mod run;
 
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Fmt(args) => fmt::run(&args),
         Command::Compile(args) => compile::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Init { name, dir } => init::run(&name, &dir),
         Command::Query(args) => query::run(&args),
         Command::Backtest(args) => backtest::run(&args),
         Command::Explain { code } => explain::run(code.as_deref()),
