@@ -22,11 +22,14 @@ cargo fmt --all -- --check
 step "build (workspace, all targets)"
 cargo build --workspace --all-targets
 
+step "python venv for the oracle and service tests (DuckDB, aiosmtpd from PyPI)"
+py="$(bash tests/oracle/setup-venv.sh | tail -n 1)"
+export STK_PYTHON="$py"
+
 step "tests"
 cargo test --workspace --no-fail-fast
 
 step "oracle: alerts against DuckDB ASOF JOIN (100,000 records)"
-py="$(bash tests/oracle/setup-venv.sh | tail -n 1)"
 STKC="$CARGO_TARGET_DIR/debug/stkc" "$py" tests/oracle/alerts_oracle.py
 
 step "the shipped pipelines through the CLI"

@@ -6,6 +6,7 @@
 set -euo pipefail
 
 DUCKDB_VERSION="2.0.1"
+AIOSMTPD_VERSION="1.4.6"
 venv="${STK_VENV:-$HOME/.cache/stkc-venv}"
 python="${PYTHON:-python3}"
 py="$venv/bin/python"
@@ -13,9 +14,9 @@ py="$venv/bin/python"
 if [ ! -x "$py" ]; then
   "$python" -m venv "$venv" >&2
 fi
-have="$("$py" -c 'import duckdb; print(duckdb.__version__)' 2>/dev/null || true)"
-if [ "$have" != "$DUCKDB_VERSION" ]; then
+have="$("$py" -c 'import duckdb, aiosmtpd; print(duckdb.__version__, aiosmtpd.__version__)' 2>/dev/null || true)"
+if [ "$have" != "$DUCKDB_VERSION $AIOSMTPD_VERSION" ]; then
   "$py" -m pip install --quiet --disable-pip-version-check --no-input \
-    "duckdb==$DUCKDB_VERSION" >&2
+    "duckdb==$DUCKDB_VERSION" "aiosmtpd==$AIOSMTPD_VERSION" >&2
 fi
 echo "$py"

@@ -179,6 +179,9 @@ pub struct RunArgs {
     /// Stop after this long (wall clock), e.g. `30s`, `5m`
     #[arg(long = "for", value_parser = parse_duration)]
     pub for_duration: Option<std::time::Duration>,
+    /// Mail alerts through this SMTP server (`host:port`), overriding the pipeline's `smtp`
+    #[arg(long)]
+    pub smtp: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -257,3 +257,80 @@ fn query_answers_counts_extremes_and_pct_change_over_the_lake() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("tables: lake, raw"));
 }
+
+/// Needs a Python with aiosmtpd (tests/run.sh exports STK_PYTHON from its venv).
+#[test]
+fn alerts_are_mailed_through_a_real_smtp_server() {
+    let Some(py) = std::env::var_os("STK_PYTHON") else {
+        eprintln!(
+            "SKIPPED alerts_are_mailed_through_a_real_smtp_server: STK_PYTHON (a python with aiosmtpd) is not set; run tests/run.sh"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mailbox = dir.path().join("mail");
+    for sub in ["tmp", "new", "cur"] {
+        std::fs::create_dir_all(mailbox.join(sub)).unwrap();
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = std::process::Command::new(py)
+        .args([
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            &format!("127.0.0.1:{port}"),
+            "-c",
+            "aiosmtpd.handlers.Mailbox",
+        ])
+        .arg(&mailbox)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "aiosmtpd did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let demo = std::fs::read_to_string(root().join("pipelines/demo.stk")).unwrap();
+    let with_mail = demo.replace(
+        "  cooldown = 5m\n",
+        "  cooldown = 5m\n  notify = email(\"ops@example.com\")\n",
+    );
+    assert_ne!(with_mail, demo);
+    let file = dir.path().join("mailing.stk");
+    std::fs::write(&file, with_mail).unwrap();
+    let out = Command::cargo_bin("stkc")
+        .unwrap()
+        .arg("run")
+        .arg(&file)
+        .arg("--replay")
+        .arg(root().join("pipelines/demo/ticks.jsonl"))
+        .arg("--lake")
+        .arg(dir.path().join("lake"))
+        .args(["--smtp", &format!("127.0.0.1:{port}")])
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("10 mails sent, 0 failed"), "{err}");
+    let mails: Vec<String> = std::fs::read_dir(mailbox.join("new"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(mails.len(), 10);
+    let tsla = mails
+        .iter()
+        .find(|m| m.contains("TSLA moved -3.16% in 1m"))
+        .expect("the first TSLA alert");
+    assert!(tsla.contains("To: ops@example.com"));
+    assert!(tsla.contains("Subject: [Warning] move_1pct symbol=TSLA"));
+}

@@ -8,6 +8,7 @@
 //! continues the lake without duplicating a record.
 
 pub mod checkpoint;
+pub mod mail;
 pub mod replay;
 pub mod run;
 pub mod sinks;

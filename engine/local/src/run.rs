@@ -26,6 +26,8 @@ pub struct RunOptions {
     pub stop: Arc<AtomicBool>,
     /// Flush at most this many records at once (besides the raw sink's size hint).
     pub flush_records: usize,
+    /// SMTP server (`host:port`) for alert mail; overrides the pipeline's `smtp`.
+    pub smtp: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -39,6 +41,8 @@ pub struct RunSummary {
     pub duplicates: u64,
     pub rejected: u64,
     pub firings: u64,
+    pub mails_sent: u64,
+    pub mails_failed: u64,
     pub flushed: Flushed,
     pub interrupted: bool,
     pub elapsed: Duration,
@@ -47,6 +51,10 @@ pub struct RunSummary {
 /// Progress reported to the caller (status line, alert printing).
 pub trait Observer {
     fn firing(&mut self, f: &Firing);
+    /// Something the user should know that does not stop the run (a mail that failed).
+    fn warn(&mut self, message: &str) {
+        eprintln!("warning: {message}");
+    }
     fn progress(&mut self, _s: &RunSummary) {}
 }
 
@@ -77,6 +85,7 @@ pub fn run(
         seq: previous.seq,
     };
     let sinks = LocalSinks::new(p, &opts.lake_dir);
+    let notifier = Notifier::new(p, opts.smtp.as_deref().or(p.smtp.as_deref()))?;
     let validator = Validator::new(p);
     let mut alerts: Vec<AlertEvaluator> = p
         .alerts
@@ -149,6 +158,7 @@ pub fn run(
                 for f in firings.drain(..) {
                     summary.firings += 1;
                     obs.firing(&f);
+                    notifier.deliver(&f, &mut summary, obs);
                 }
                 if let (Some(x), Value::Ts(ts)) = (speed, &record.values[ts_idx]) {
                     pace(&mut first_ts, *ts, x, &opts.stop);
@@ -196,6 +206,7 @@ pub fn run(
     for f in firings.drain(..) {
         summary.firings += 1;
         obs.firing(&f);
+        notifier.deliver(&f, &mut summary, obs);
     }
     flush(
         p,
@@ -335,5 +346,47 @@ impl RecentSet {
             }
         }
         true
+    }
+}
+
+/// Mails firings to their alert's addresses when an SMTP server is configured.
+struct Notifier {
+    mailer: Option<crate::mail::Mailer>,
+    targets: std::collections::HashMap<String, Vec<String>>,
+}
+
+impl Notifier {
+    fn new(p: &Pipeline, smtp: Option<&str>) -> Result<Self> {
+        let mailer = smtp
+            .map(crate::mail::Mailer::new)
+            .transpose()
+            .map_err(LocalError::Config)?;
+        let targets = p
+            .alerts
+            .iter()
+            .map(|a| {
+                let to = a.notify.iter().map(|t| match t {
+                    stk_dsl::ir::NotifyTarget::Email(e) => e.clone(),
+                });
+                (a.name.clone(), to.collect())
+            })
+            .collect();
+        Ok(Notifier { mailer, targets })
+    }
+
+    fn deliver(&self, f: &Firing, summary: &mut RunSummary, obs: &mut dyn Observer) {
+        let (Some(mailer), Some(to)) = (&self.mailer, self.targets.get(&f.alert)) else {
+            return;
+        };
+        if to.is_empty() {
+            return;
+        }
+        match mailer.send(f, to) {
+            Ok(()) => summary.mails_sent += to.len() as u64,
+            Err(e) => {
+                summary.mails_failed += 1;
+                obs.warn(&format!("alert mail not sent: {e}"));
+            }
+        }
     }
 }

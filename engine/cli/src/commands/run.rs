@@ -59,6 +59,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         for_duration: args.for_duration,
         stop,
         flush_records: 1_000_000,
+        smtp: args.smtp.clone(),
     };
     let dir = args.file.parent().unwrap_or(std::path::Path::new("."));
     let mut term = Terminal {
@@ -70,7 +71,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         eprint!("\r\x1b[2K");
     }
     eprintln!(
-        "{}: {} records read{} in {:.2}s, {} valid, {} repeats dropped, {} rejected (dead letters in {}/errors), {} alerts; wrote {} raw objects and {} Parquet files under {}",
+        "{}: {} records read{} in {:.2}s, {} valid, {} repeats dropped, {} rejected (dead letters in {}/errors), {} alerts{}; wrote {} raw objects and {} Parquet files under {}",
         if s.interrupted { "stopped" } else { "done" },
         s.read,
         if s.resumed_from > 0 {
@@ -84,6 +85,11 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         s.rejected,
         args.lake.display(),
         s.firings,
+        if s.mails_sent + s.mails_failed > 0 {
+            format!(" ({} mails sent, {} failed)", s.mails_sent, s.mails_failed)
+        } else {
+            String::new()
+        },
         s.flushed.raw_objects,
         s.flushed.lake_files,
         args.lake.display(),
