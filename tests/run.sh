@@ -19,6 +19,9 @@ rustc --version
 step "formatting (cargo fmt --check)"
 cargo fmt --all -- --check
 
+step "lints (cargo clippy -D warnings)"
+cargo clippy --workspace --all-targets -q -- -D warnings
+
 step "build (workspace, all targets)"
 cargo build --workspace --all-targets
 

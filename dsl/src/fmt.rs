@@ -120,12 +120,13 @@ impl Printer<'_> {
         let header_line_end = self.source[b.span.start..]
             .find('\n')
             .map_or(b.span.end, |i| b.span.start + i);
-        if let Some(c) = self.comments.get(self.next) {
-            if c.span.start < first_entry && c.span.start < header_line_end {
-                self.out.push(' ');
-                self.out.push_str(&c.text);
-                self.next += 1;
-            }
+        if let Some(c) = self.comments.get(self.next)
+            && c.span.start < first_entry
+            && c.span.start < header_line_end
+        {
+            self.out.push(' ');
+            self.out.push_str(&c.text);
+            self.next += 1;
         }
         self.out.push('\n');
         for (i, entry) in b.entries.iter().enumerate() {

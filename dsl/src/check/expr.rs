@@ -306,18 +306,18 @@ impl Checker {
             if pct != Type::Percent {
                 continue;
             }
-            if let ExprKind::Number { value, raw, .. } = &other.unparen().kind {
-                if value.abs() > 1.0 {
-                    ctx.error(
-                        Code::PercentVsNumber,
-                        other.span,
-                        format!("a percentage is compared with the plain number {raw}"),
-                    )
-                    .label(format!("this is {raw} = {}%", value * 100.0))
-                    .help(format!(
-                        "percentages are ratios: write `{raw}%` for {raw} percent"
-                    ));
-                }
+            if let ExprKind::Number { value, raw, .. } = &other.unparen().kind
+                && value.abs() > 1.0
+            {
+                ctx.error(
+                    Code::PercentVsNumber,
+                    other.span,
+                    format!("a percentage is compared with the plain number {raw}"),
+                )
+                .label(format!("this is {raw} = {}%", value * 100.0))
+                .help(format!(
+                    "percentages are ratios: write `{raw}%` for {raw} percent"
+                ));
             }
         }
     }

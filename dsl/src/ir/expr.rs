@@ -134,15 +134,15 @@ impl TypedExpr {
     pub fn lookback_ms(&self) -> u64 {
         let mut max = 0;
         self.walk(&mut |e| {
-            if let ExprNode::Call { func, args } = &e.node {
-                if func.sig().windowed {
-                    for a in args {
-                        if let ExprNode::Literal {
-                            value: Literal::DurationMs(ms),
-                        } = a.node
-                        {
-                            max = max.max(ms);
-                        }
+            if let ExprNode::Call { func, args } = &e.node
+                && func.sig().windowed
+            {
+                for a in args {
+                    if let ExprNode::Literal {
+                        value: Literal::DurationMs(ms),
+                    } = a.node
+                    {
+                        max = max.max(ms);
                     }
                 }
             }
@@ -165,10 +165,10 @@ impl TypedExpr {
     pub fn fields(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
         self.walk(&mut |e| {
-            if let ExprNode::Field { name } = &e.node {
-                if !out.contains(&name.as_str()) {
-                    out.push(name);
-                }
+            if let ExprNode::Field { name } = &e.node
+                && !out.contains(&name.as_str())
+            {
+                out.push(name);
             }
         });
         out

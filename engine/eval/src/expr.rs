@@ -289,7 +289,7 @@ fn arithmetic(op: BinOp, ty: Type, l: &Value, r: &Value) -> Value {
 /// An integer computed in f64, or null when it does not fit in an int64 (as the batch
 /// engine's `TRY_CAST` gives).
 fn int_from_f64(v: f64) -> Value {
-    if v.is_finite() && v >= -9.223_372_036_854_776e18 && v < 9.223_372_036_854_776e18 {
+    if v.is_finite() && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&v) {
         Value::Int(v as i64)
     } else {
         Value::Null

@@ -78,13 +78,13 @@ impl RecordDecoder {
                     format!("required field `{name}` {what}"),
                 ));
             }
-            if let (Some(re), Value::Str(s)) = (re, &value) {
-                if !re.is_match(s) {
-                    return Err(Rejection::schema(
-                        Some(name),
-                        format!("`{name}` = {s:?} does not match /{}/", re.as_str()),
-                    ));
-                }
+            if let (Some(re), Value::Str(s)) = (re, &value)
+                && !re.is_match(s)
+            {
+                return Err(Rejection::schema(
+                    Some(name),
+                    format!("`{name}` = {s:?} does not match /{}/", re.as_str()),
+                ));
             }
             values.push(value);
         }

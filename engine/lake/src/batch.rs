@@ -297,14 +297,13 @@ pub fn to_df(e: &TypedExpr, slots: &[SlotSpec]) -> Result<Expr> {
         ExprNode::Binary { op, lhs, rhs } => {
             let (l, r) = (to_df(lhs, slots)?, to_df(rhs, slots)?);
             let (lt, rt) = (lhs.ty, rhs.ty);
-            if matches!(lt, Type::Timestamp | Type::Duration)
-                || matches!(rt, Type::Duration) && !matches!(op, BinOp::And | BinOp::Or)
+            if (matches!(lt, Type::Timestamp | Type::Duration)
+                || matches!(rt, Type::Duration) && !matches!(op, BinOp::And | BinOp::Or))
+                && !(lt == Type::Timestamp && rt == Type::Timestamp && is_comparison(*op))
             {
-                if !(lt == Type::Timestamp && rt == Type::Timestamp && is_comparison(*op)) {
-                    return Err(LakeError::Unsupported(
-                        "timestamp and duration arithmetic".into(),
-                    ));
-                }
+                return Err(LakeError::Unsupported(
+                    "timestamp and duration arithmetic".into(),
+                ));
             }
             let f64 = |x: Expr, t: Type| {
                 if t == Type::Float64 || t == Type::Percent {

@@ -90,20 +90,18 @@ fn yahoo(ctx: &mut Ctx, block: &Block, schema: Option<&Schema>) -> Option<YahooS
                 ok = false;
                 continue;
             }
-            if let Some(re) = &symbol_pattern {
-                if !re.is_match(&sym) {
-                    ctx.error(
-                        Code::BadSymbol,
-                        item.span,
-                        format!("`{sym}` does not match the schema's pattern for `symbol`"),
-                    )
-                    .label("every record of this symbol would be rejected")
-                    .help(
-                        "widen the `matches` pattern of `symbol` in the schema, or fix the symbol",
-                    );
-                    ok = false;
-                    continue;
-                }
+            if let Some(re) = &symbol_pattern
+                && !re.is_match(&sym)
+            {
+                ctx.error(
+                    Code::BadSymbol,
+                    item.span,
+                    format!("`{sym}` does not match the schema's pattern for `symbol`"),
+                )
+                .label("every record of this symbol would be rejected")
+                .help("widen the `matches` pattern of `symbol` in the schema, or fix the symbol");
+                ok = false;
+                continue;
             }
             if symbols.contains(&sym) {
                 ctx.error(
@@ -158,10 +156,10 @@ fn yahoo(ctx: &mut Ctx, block: &Block, schema: Option<&Schema>) -> Option<YahooS
         .and_then(|e| attrs::list(ctx, e, "`[\"http://proxy:3128\"]`"))
     {
         for item in list {
-            if let Some(p) = attrs::string(ctx, item, "`\"http://proxy:3128\"`") {
-                if super::sink::http_url(ctx, &p, item.span).is_some() {
-                    proxies.push(p);
-                }
+            if let Some(p) = attrs::string(ctx, item, "`\"http://proxy:3128\"`")
+                && super::sink::http_url(ctx, &p, item.span).is_some()
+            {
+                proxies.push(p);
             }
         }
     }

@@ -40,17 +40,17 @@ pub(crate) fn check(
             rules: true,
         },
     );
-    if let Some(schema) = schema {
-        if schema.name.name != block.name.name {
-            ctx.error(
-                Code::UnknownRef,
-                block.name.span,
-                format!("there is no schema named `{}`", block.name.name),
-            )
-            .label("unknown schema")
-            .related(schema.name.span, "the schema is named here")
-            .help(format!("write `validate {} {{ ... }}`", schema.name.name));
-        }
+    if let Some(schema) = schema
+        && schema.name.name != block.name.name
+    {
+        ctx.error(
+            Code::UnknownRef,
+            block.name.span,
+            format!("there is no schema named `{}`", block.name.name),
+        )
+        .label("unknown schema")
+        .related(schema.name.span, "the schema is named here")
+        .help(format!("write `validate {} {{ ... }}`", schema.name.name));
     }
     let mut rules: Vec<Rule> = Vec::new();
     let mut ok = true;

@@ -85,8 +85,8 @@ pub fn generate(seed: u64) -> String {
             state[i].0 = close;
             n += 1;
             let (mut close_out, mut high_out, mut low_out) = (close, high, low);
-            if n % 997 == 0 {
-                if n % 2 == 0 {
+            if n.is_multiple_of(997) {
+                if n.is_multiple_of(2) {
                     close_out = -close_out; // fails rule `positive`
                 } else {
                     std::mem::swap(&mut high_out, &mut low_out); // fails rule `range`
@@ -96,7 +96,7 @@ pub fn generate(seed: u64) -> String {
                 sym.name, ts, close, open, high_out, low_out, close_out, volume,
             );
             out.push_str(&line);
-            if n % 1499 == 0 {
+            if n.is_multiple_of(1499) {
                 out.push_str(&line); // an at-least-once duplicate
             }
         }
