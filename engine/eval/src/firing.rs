@@ -24,6 +24,24 @@ pub struct Firing {
 
 impl Firing {
     /// Sort order of reports: time, then alert, then series.
+    /// The series as `symbol=AAPL,exchange=NMS` (`(all)` for an alert without `per`).
+    pub fn key_text(&self) -> String {
+        if self.key.is_empty() {
+            return "(all)".into();
+        }
+        let parts: Vec<String> = self
+            .key
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{k}={}",
+                    v.as_str().map_or_else(|| v.to_string(), str::to_string)
+                )
+            })
+            .collect();
+        parts.join(",")
+    }
+
     pub fn order_key(&self) -> (i64, String, String) {
         (
             self.ts_us,

@@ -30,24 +30,11 @@ impl Mailer {
     pub fn send(&self, f: &Firing, to: &[String]) -> Result<(), String> {
         for address in to {
             let to: Mailbox = address.parse().map_err(|e| format!("{address}: {e}"))?;
-            let key: Vec<String> = f
-                .key
-                .iter()
-                .map(|(k, v)| {
-                    format!(
-                        "{k}={}",
-                        v.as_str().map_or_else(|| v.to_string(), str::to_string)
-                    )
-                })
-                .collect();
-            let subject = format!("[{:?}] {} {}", f.severity, f.alert, key.join(" "));
+            let key = f.key_text();
+            let subject = format!("[{:?}] {} {}", f.severity, f.alert, key);
             let body = format!(
                 "{}\n\nalert: {}\nseries: {}\ntime: {}\nvalue: {}\n",
-                f.message,
-                f.alert,
-                key.join(", "),
-                f.ts,
-                f.value
+                f.message, f.alert, key, f.ts, f.value
             );
             let msg = Message::builder()
                 .from(self.from.clone())

@@ -293,22 +293,12 @@ fn source(
 
 /// When a firing happened, for printing.
 pub fn firing_line(f: &Firing) -> String {
-    let key: Vec<String> = f
-        .key
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "{k}={}",
-                v.as_str().map_or_else(|| v.to_string(), str::to_string)
-            )
-        })
-        .collect();
     format!(
         "ALERT {} [{:?}] {} {}: {}",
         f.alert,
         f.severity,
         ts_to_rfc3339(f.ts_us),
-        key.join(","),
+        f.key_text(),
         f.message
     )
 }

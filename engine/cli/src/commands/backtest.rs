@@ -58,7 +58,7 @@ pub fn run(args: &BacktestArgs) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     let mut summary: BTreeMap<(String, String), usize> = BTreeMap::new();
     for f in &firings {
-        *summary.entry((f.alert.clone(), key_text(f))).or_default() += 1;
+        *summary.entry((f.alert.clone(), f.key_text())).or_default() += 1;
     }
     match args.format {
         OutputFormat::Json => {
@@ -78,7 +78,7 @@ pub fn run(args: &BacktestArgs) -> Result<ExitCode> {
                     "{:<22} {:<16} {:<18} {:>12}  {}",
                     f.ts,
                     f.alert,
-                    key_text(f),
+                    f.key_text(),
                     value_text(&f.value),
                     f.message
                 )?;
@@ -102,22 +102,6 @@ pub fn run(args: &BacktestArgs) -> Result<ExitCode> {
         eprint!("{head}{summary_text}");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn key_text(f: &Firing) -> String {
-    if f.key.is_empty() {
-        return "(all)".into();
-    }
-    f.key
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "{k}={}",
-                v.as_str().map_or_else(|| v.to_string(), str::to_string)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 fn value_text(v: &serde_json::Value) -> String {
