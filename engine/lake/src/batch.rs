@@ -21,7 +21,7 @@ use datafusion::prelude::*;
 use std::sync::Arc;
 use stk_dsl::ir::{Alert, BinOp, ExprNode, Func, Literal, Pipeline, Type, TypedExpr, UnOp};
 use stk_eval::alert::CompiledAlert;
-use stk_eval::expr::{SlotSpec, Slots};
+use stk_eval::expr::SlotSpec;
 use stk_eval::{Firing, Value};
 
 pub struct BatchEvaluator {
@@ -70,8 +70,8 @@ impl BatchEvaluator {
             MemTable::try_new(first.schema(), vec![batches])?
         };
         let df = self.ctx.read_table(Arc::new(table))?;
-        let firing_rows = plan(df, p, alert)?.collect().await?;
         let compiled = CompiledAlert::new(alert, &p.schema);
+        let firing_rows = plan(df, p, &compiled)?.collect().await?;
         let mut firings = Vec::new();
         for batch in &firing_rows {
             let ts_col = batch
@@ -192,7 +192,8 @@ pub fn group_by_series(per: &[String], batches: &[RecordBatch]) -> Result<Vec<Re
 }
 
 /// The DataFrame computing the rows at which `alert` fires.
-pub fn plan(df: DataFrame, p: &Pipeline, alert: &Alert) -> Result<DataFrame> {
+pub fn plan(df: DataFrame, p: &Pipeline, compiled: &CompiledAlert) -> Result<DataFrame> {
+    let alert = &compiled.alert;
     let ts = ident(&p.schema.event_time);
     let grouped = df.schema().has_column_with_unqualified_name(SERIES);
     let keys: Vec<Expr> = if grouped {
@@ -217,16 +218,8 @@ pub fn plan(df: DataFrame, p: &Pipeline, alert: &Alert) -> Result<DataFrame> {
         .alias("__admitted");
     let mut df = df.window(vec![admit])?.filter(ident("__admitted"))?;
 
-    let mut slots = Slots::default();
-    collect_slots(&alert.when, &mut slots, &p.schema);
-    if let Some(v) = &alert.value {
-        collect_slots(v, &mut slots, &p.schema);
-    }
-    for part in &alert.message.parts {
-        if let stk_dsl::ir::TemplatePart::Expr(e) = part {
-            collect_slots(e, &mut slots, &p.schema);
-        }
-    }
+    // The slots are the compiled alert's own, so `__slotN` is slot N of the renderer too.
+    let slots = &compiled.slots;
     let mut windows = Vec::new();
     for (i, spec) in slots.specs.iter().enumerate() {
         let udwf = WindowUDF::from(SlotFunction::new(spec.func));
@@ -260,11 +253,6 @@ pub fn plan(df: DataFrame, p: &Pipeline, alert: &Alert) -> Result<DataFrame> {
         .build()?
         .alias("__fire");
     Ok(df.window(vec![fire])?.filter(ident("__fire"))?)
-}
-
-/// Slots in the same order `CompiledAlert` assigns them (condition, value, message).
-fn collect_slots(e: &TypedExpr, slots: &mut Slots, schema: &stk_dsl::ir::Schema) {
-    let _ = stk_eval::expr::Compiled::with_slots(e, schema, slots);
 }
 
 fn is_num(t: Type) -> bool {
