@@ -124,15 +124,49 @@ impl CompiledAlert {
 
 struct Series {
     admit: Admission<Record>,
+    state: SeriesState,
+}
+
+/// The window and firing state of one series: what an admitted record updates.
+struct SeriesState {
     slots: Vec<SlotState>,
     fire: FireState,
+}
+
+/// Per-evaluator scratch shared by every series: the slot values of the current record,
+/// and the counters.
+struct Work {
+    slot_values: Vec<Value>,
+    stats: AlertStats,
+}
+
+impl SeriesState {
+    /// Evaluate the alert at one admitted record (in ts order) of this series.
+    fn evaluate(
+        &mut self,
+        c: &CompiledAlert,
+        work: &mut Work,
+        ts: i64,
+        r: &Record,
+        out: &mut Vec<Firing>,
+    ) {
+        work.stats.evaluated += 1;
+        for (i, state) in self.slots.iter_mut().enumerate() {
+            let x = c.slots.args[i].eval(r, &[]);
+            work.slot_values[i] = state.push(ts, &x);
+        }
+        let cond = c.cond.eval(r, &work.slot_values).as_bool();
+        if self.fire.step(ts, cond) {
+            work.stats.firings += 1;
+            out.push(c.firing(r, &work.slot_values, ts));
+        }
+    }
 }
 
 pub struct AlertEvaluator {
     compiled: CompiledAlert,
     series: FxHashMap<Key, Series>,
-    stats: AlertStats,
-    slot_values: Vec<Value>,
+    work: Work,
 }
 
 impl AlertEvaluator {
@@ -142,8 +176,10 @@ impl AlertEvaluator {
         AlertEvaluator {
             compiled,
             series: FxHashMap::default(),
-            stats: AlertStats::default(),
-            slot_values: vec![Value::Null; n],
+            work: Work {
+                slot_values: vec![Value::Null; n],
+                stats: AlertStats::default(),
+            },
         }
     }
 
@@ -152,7 +188,7 @@ impl AlertEvaluator {
     }
 
     pub fn stats(&self) -> AlertStats {
-        self.stats
+        self.work.stats
     }
 
     /// Number of series with state (bounded by the key cardinality).
@@ -170,79 +206,39 @@ impl AlertEvaluator {
 
     /// Feed one record (in arrival order); firings it causes are appended to `out`.
     pub fn push(&mut self, record: Record, out: &mut Vec<Firing>) {
-        self.stats.records += 1;
+        self.work.stats.records += 1;
         let Value::Ts(ts) = record.values[self.compiled.ts_field] else {
             // Validation guarantees a timestamp; a record without one cannot be placed.
-            self.stats.late += 1;
+            self.work.stats.late += 1;
             return;
         };
         let key = self.key(&record);
         let compiled = &self.compiled;
         let series = self.series.entry(key).or_insert_with(|| Series {
             admit: Admission::new(compiled.alert.lateness_ms),
-            slots: compiled.new_slot_states(),
-            fire: FireState::new(compiled.alert.for_ms, compiled.alert.cooldown_ms),
+            state: SeriesState {
+                slots: compiled.new_slot_states(),
+                fire: FireState::new(compiled.alert.for_ms, compiled.alert.cooldown_ms),
+            },
         });
-        let (stats, slot_values) = (&mut self.stats, &mut self.slot_values);
+        let work = &mut self.work;
         let verdict = series.admit.offer(ts, record, &mut |t, r| {
-            evaluate(
-                compiled,
-                &mut series.slots,
-                &mut series.fire,
-                slot_values,
-                stats,
-                t,
-                &r,
-                out,
-            )
+            series.state.evaluate(compiled, work, t, &r, out)
         });
         match verdict {
             Verdict::Admitted => {}
-            Verdict::Duplicate => self.stats.duplicates += 1,
-            Verdict::Late => self.stats.late += 1,
+            Verdict::Duplicate => self.work.stats.duplicates += 1,
+            Verdict::Late => self.work.stats.late += 1,
         }
     }
 
     /// Release every record held for reordering (end of input or shutdown).
     pub fn flush(&mut self, out: &mut Vec<Firing>) {
         let compiled = &self.compiled;
-        let (stats, slot_values) = (&mut self.stats, &mut self.slot_values);
+        let work = &mut self.work;
         for series in self.series.values_mut() {
-            series.admit.flush(&mut |t, r| {
-                evaluate(
-                    compiled,
-                    &mut series.slots,
-                    &mut series.fire,
-                    slot_values,
-                    stats,
-                    t,
-                    &r,
-                    out,
-                )
-            });
+            let (admit, state) = (&mut series.admit, &mut series.state);
+            admit.flush(&mut |t, r| state.evaluate(compiled, work, t, &r, out));
         }
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn evaluate(
-    c: &CompiledAlert,
-    slots: &mut [SlotState],
-    fire: &mut FireState,
-    slot_values: &mut [Value],
-    stats: &mut AlertStats,
-    ts: i64,
-    r: &Record,
-    out: &mut Vec<Firing>,
-) {
-    stats.evaluated += 1;
-    for (i, state) in slots.iter_mut().enumerate() {
-        let x = c.slots.args[i].eval(r, &[]);
-        slot_values[i] = state.push(ts, &x);
-    }
-    let cond = c.cond.eval(r, slot_values).as_bool();
-    if fire.step(ts, cond) {
-        stats.firings += 1;
-        out.push(c.firing(r, slot_values, ts));
     }
 }

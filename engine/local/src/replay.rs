@@ -8,8 +8,15 @@ use stk_dsl::ir::{ReplayFormat, Schema};
 
 /// One line of the replay file: its JSON document, or the text that did not parse.
 pub enum Line {
-    Json(serde_json::Value),
-    Bad { text: String, reason: String },
+    /// The document and its JSON text (the line as read, so it is not serialised again).
+    Json {
+        value: serde_json::Value,
+        text: String,
+    },
+    Bad {
+        text: String,
+        reason: String,
+    },
 }
 
 /// Read every record of a replay file (the demo day is a few MB; reading it whole keeps the
@@ -25,7 +32,7 @@ pub fn read(path: &Path, format: ReplayFormat, schema: &Schema) -> Result<Vec<Li
                     continue;
                 }
                 out.push(match serde_json::from_str(&line) {
-                    Ok(v) => Line::Json(v),
+                    Ok(value) => Line::Json { value, text: line },
                     Err(e) => Line::Bad {
                         text: line,
                         reason: format!("not JSON: {e}"),
@@ -54,9 +61,9 @@ pub fn read(path: &Path, format: ReplayFormat, schema: &Schema) -> Result<Vec<Li
                         continue;
                     }
                 };
-                out.push(Line::Json(stk_lake::input::csv_object(
-                    &headers, &types, &row,
-                )));
+                let value = stk_lake::input::csv_object(&headers, &types, &row);
+                let text = value.to_string();
+                out.push(Line::Json { value, text });
             }
             Ok(out)
         }

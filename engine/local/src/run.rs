@@ -96,9 +96,7 @@ pub fn run(
         resumed_from: ck.offset,
         ..Default::default()
     };
-    let mut buffer: Vec<(stk_eval::Record, String)> = Vec::new();
-    let mut buffered_bytes = 0u64;
-    let mut dead: Vec<DeadLetter> = Vec::new();
+    let mut pending = Pending::default();
     let mut firings = Vec::new();
     let ts_idx = validator.decoder.event_time();
     let mut first_ts: Option<(i64, Instant)> = None;
@@ -121,8 +119,7 @@ pub fn run(
             position = i + 1;
         }
         let (doc, text) = match line {
-            Line::Json(v) => {
-                let text = v.to_string();
+            Line::Json { value: v, text } => {
                 if !recent.insert(&text) {
                     if !resumed {
                         summary.duplicates += 1;
@@ -134,7 +131,7 @@ pub fn run(
             Line::Bad { text, reason } => {
                 if !resumed {
                     summary.rejected += 1;
-                    dead.push(DeadLetter {
+                    pending.dead.push(DeadLetter {
                         source: source_id.clone(),
                         line: Some(i as usize + 1),
                         rule: "decode".into(),
@@ -155,21 +152,17 @@ pub fn run(
                     firings.clear();
                     continue;
                 }
-                for f in firings.drain(..) {
-                    summary.firings += 1;
-                    obs.firing(&f);
-                    notifier.deliver(&f, &mut summary, obs);
-                }
+                notifier.report(&mut firings, &mut summary, obs);
                 if let (Some(x), Value::Ts(ts)) = (speed, &record.values[ts_idx]) {
                     pace(&mut first_ts, *ts, x, &opts.stop);
                 }
                 summary.valid += 1;
-                buffered_bytes += text.len() as u64 + 1;
-                buffer.push((record, text));
+                pending.bytes += text.len() as u64 + 1;
+                pending.records.push((record, text));
             }
             Err(rej) if !resumed => {
                 summary.rejected += 1;
-                dead.push(DeadLetter {
+                pending.dead.push(DeadLetter {
                     source: source_id.clone(),
                     line: Some(i as usize + 1),
                     rule: rej.rule,
@@ -180,19 +173,10 @@ pub fn run(
             Err(_) => {}
         }
         if !resumed
-            && (buffer.len() >= opts.flush_records || buffered_bytes >= sinks.buffer_bytes())
+            && (pending.records.len() >= opts.flush_records
+                || pending.bytes >= sinks.buffer_bytes())
         {
-            flush(
-                p,
-                &sinks,
-                &opts.lake_dir,
-                &mut ck,
-                position,
-                &mut buffer,
-                &mut dead,
-                &mut summary,
-            )?;
-            buffered_bytes = 0;
+            pending.flush(p, &sinks, &opts.lake_dir, &mut ck, position, &mut summary)?;
         }
         if last_progress.elapsed() >= Duration::from_millis(250) {
             summary.elapsed = start.elapsed();
@@ -203,54 +187,47 @@ pub fn run(
     for a in &mut alerts {
         a.flush(&mut firings);
     }
-    for f in firings.drain(..) {
-        summary.firings += 1;
-        obs.firing(&f);
-        notifier.deliver(&f, &mut summary, obs);
-    }
-    flush(
-        p,
-        &sinks,
-        &opts.lake_dir,
-        &mut ck,
-        position,
-        &mut buffer,
-        &mut dead,
-        &mut summary,
-    )?;
+    notifier.report(&mut firings, &mut summary, obs);
+    pending.flush(p, &sinks, &opts.lake_dir, &mut ck, position, &mut summary)?;
     summary.elapsed = start.elapsed();
     obs.progress(&summary);
     Ok(summary)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn flush(
-    p: &Pipeline,
-    sinks: &LocalSinks,
-    dir: &Path,
-    ck: &mut Checkpoint,
-    offset: u64,
-    buffer: &mut Vec<(stk_eval::Record, String)>,
-    dead: &mut Vec<DeadLetter>,
-    summary: &mut RunSummary,
-) -> Result<()> {
-    if buffer.is_empty() && dead.is_empty() {
-        if offset > ck.offset {
-            ck.offset = offset;
-            checkpoint::save(dir, ck)?;
+/// What has been read but not yet written: valid records with their JSON text, and dead
+/// letters.
+#[derive(Default)]
+struct Pending {
+    records: Vec<(stk_eval::Record, String)>,
+    dead: Vec<DeadLetter>,
+    bytes: u64,
+}
+
+impl Pending {
+    /// Write everything pending as flush `ck.seq`, then checkpoint `offset`.
+    fn flush(
+        &mut self,
+        p: &Pipeline,
+        sinks: &LocalSinks,
+        dir: &Path,
+        ck: &mut Checkpoint,
+        offset: u64,
+        summary: &mut RunSummary,
+    ) -> Result<()> {
+        if !(self.records.is_empty() && self.dead.is_empty()) {
+            let f = sinks.flush(p, ck.seq, &self.records, &self.dead)?;
+            summary.flushed.raw_objects += f.raw_objects;
+            summary.flushed.lake_files += f.lake_files;
+            summary.flushed.dead_letters += f.dead_letters;
+            summary.flushed.bytes += f.bytes;
+            *self = Pending::default();
+            ck.seq += 1;
+        } else if offset <= ck.offset {
+            return Ok(());
         }
-        return Ok(());
+        ck.offset = offset;
+        checkpoint::save(dir, ck)
     }
-    let f = sinks.flush(p, ck.seq, buffer, dead)?;
-    summary.flushed.raw_objects += f.raw_objects;
-    summary.flushed.lake_files += f.lake_files;
-    summary.flushed.dead_letters += f.dead_letters;
-    summary.flushed.bytes += f.bytes;
-    buffer.clear();
-    dead.clear();
-    ck.seq += 1;
-    ck.offset = offset;
-    checkpoint::save(dir, ck)
 }
 
 /// Sleep so that event time advances `speed` times faster than wall time.
@@ -362,6 +339,15 @@ impl Notifier {
             })
             .collect();
         Ok(Notifier { mailer, targets })
+    }
+
+    /// Print (through the observer) and mail every firing in `firings`, emptying it.
+    fn report(&self, firings: &mut Vec<Firing>, summary: &mut RunSummary, obs: &mut dyn Observer) {
+        for f in firings.drain(..) {
+            summary.firings += 1;
+            obs.firing(&f);
+            self.deliver(&f, summary, obs);
+        }
     }
 
     fn deliver(&self, f: &Firing, summary: &mut RunSummary, obs: &mut dyn Observer) {
