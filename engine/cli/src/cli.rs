@@ -47,6 +47,11 @@ pub enum Command {
         after_help = "Examples:\n  stkc backtest pipelines/demo.stk --input pipelines/demo/ticks.jsonl\n  stkc backtest pipelines/stocks.stk --input lake/ --from 2026-11-27T15:00:00Z --format json\n  stkc backtest pipelines/demo.stk --input ticks.csv --engine streaming"
     )]
     Backtest(BacktestArgs),
+    /// Rebuild the InfluxDB series from the Parquet lake (after an outage, or into a new server)
+    #[command(
+        after_help = "Examples:\n  stkc backfill pipelines/stocks.stk --from-lake lake/lake\n  STK_SECRET_STOCKS_INFLUX_TOKEN=... stkc backfill pipelines/stocks.stk --from-lake lake/lake --influx http://127.0.0.1:8086\n\nPoints with the same series and time overwrite each other in InfluxDB, so running a backfill twice duplicates nothing."
+    )]
+    Backfill(BackfillArgs),
     /// Explain a diagnostic code, or list them all
     #[command(after_help = "Examples:\n  stkc explain E0304\n  stkc explain")]
     Explain {
@@ -182,6 +187,23 @@ pub struct RunArgs {
     /// Mail alerts through this SMTP server (`host:port`), overriding the pipeline's `smtp`
     #[arg(long)]
     pub smtp: Option<String>,
+    /// Write the InfluxDB sink to this URL instead of the one in the file (e.g. a local
+    /// InfluxDB or VictoriaMetrics); the token comes from STK_SECRET_<SECRET NAME>
+    #[arg(long, value_name = "URL")]
+    pub influx: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BackfillArgs {
+    /// The pipeline file (its InfluxDB sink says where the points go)
+    pub file: PathBuf,
+    /// The Parquet lake to read: `LAKE/lake` as `stkc run --lake LAKE` writes it, or any
+    /// hive-partitioned folder of Parquet files
+    #[arg(long = "from-lake", value_name = "DIR")]
+    pub from_lake: String,
+    /// Write to this URL instead of the sink's (the token comes from STK_SECRET_<SECRET NAME>)
+    #[arg(long, value_name = "URL")]
+    pub influx: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -155,8 +155,27 @@ pub fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 fn read_parquet_dir(p: &Pipeline, dir: &Path) -> Result<Input> {
-    let target = arrow_schema(&p.schema);
     let mut batches = Vec::new();
+    let rows = for_each_lake_batch(p, dir, |b| {
+        batches.push(b);
+        Ok(())
+    })?;
+    Ok(Input {
+        rows,
+        batches,
+        rejected: 0,
+    })
+}
+
+/// Every Parquet file below `dir` (a hive-partitioned lake, or one file), batch by batch, in
+/// the pipeline schema's columns (partition columns restored from the path) plus `__seq`;
+/// returns the number of rows. One batch is in memory at a time.
+pub fn for_each_lake_batch(
+    p: &Pipeline,
+    dir: &Path,
+    mut f: impl FnMut(RecordBatch) -> Result<()>,
+) -> Result<usize> {
+    let target = arrow_schema(&p.schema);
     let mut seq = 0i64;
     for file in parquet_files(dir)? {
         let hive: Vec<(String, String)> = file
@@ -167,12 +186,13 @@ fn read_parquet_dir(p: &Pipeline, dir: &Path) -> Result<Input> {
                 c.as_os_str()
                     .to_str()?
                     .split_once('=')
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .map(|(k, v)| (k.to_string(), crate::partition::unescape(v)))
             })
             .collect();
-        let f = std::fs::File::open(&file).map_err(|e| io(&file, e))?;
+        let file_handle = std::fs::File::open(&file).map_err(|e| io(&file, e))?;
         let reader =
-            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)?.build()?;
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file_handle)?
+                .build()?;
         for batch in reader {
             let batch = batch?;
             let n = batch.num_rows();
@@ -198,17 +218,13 @@ fn read_parquet_dir(p: &Pipeline, dir: &Path) -> Result<Input> {
                 .map(|f| f.as_ref().clone().with_nullable(true))
                 .collect();
             fields.push(Field::new(SEQ, DataType::Int64, false));
-            batches.push(RecordBatch::try_new(
+            f(RecordBatch::try_new(
                 Arc::new(ArrowSchema::new(fields)),
                 columns,
-            )?);
+            )?)?;
         }
     }
-    Ok(Input {
-        rows: seq as usize,
-        batches,
-        rejected: 0,
-    })
+    Ok(seq as usize)
 }
 
 /// The records of batches (for the streaming evaluator).

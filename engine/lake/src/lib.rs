@@ -34,6 +34,9 @@ pub enum LakeError {
     },
     #[error("{0}")]
     Input(String),
+    /// A sink fed from the lake (a backfill) failed.
+    #[error("{0}")]
+    Sink(String),
     #[error("the batch evaluator does not support {0} yet")]
     Unsupported(String),
 }

@@ -43,11 +43,45 @@ fn escape(s: &str) -> String {
     out
 }
 
+/// The value a path segment's text stands for: the inverse of the escaping in [`path`].
+/// Malformed escapes are kept as they are.
+pub fn unescape(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_string();
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::Arc;
     use stk_dsl::ir::{Field, FieldType};
+
+    #[test]
+    fn unescape_inverts_escape() {
+        for v in ["EURUSD=X", "a/b%c:d\\e", "plain", "50%", "%zz", "é=ü"] {
+            assert_eq!(unescape(&escape(v)), v);
+        }
+        assert_eq!(unescape("%zz"), "%zz");
+        assert_eq!(unescape("50%"), "50%");
+    }
 
     #[test]
     fn date_hour_and_columns() {

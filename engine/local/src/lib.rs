@@ -8,6 +8,7 @@
 //! continues the lake without duplicating a record.
 
 pub mod checkpoint;
+pub mod influx;
 pub mod mail;
 pub mod replay;
 pub mod run;

@@ -3,6 +3,7 @@
 //! always flushing what it has read first.
 
 use crate::checkpoint::{self, Checkpoint};
+use crate::influx::{InfluxStats, LocalInflux};
 use crate::replay::{self, Line};
 use crate::sinks::{Flushed, LocalSinks};
 use crate::{LocalError, Result};
@@ -28,6 +29,8 @@ pub struct RunOptions {
     pub flush_records: usize,
     /// SMTP server (`host:port`) for alert mail; overrides the pipeline's `smtp`.
     pub smtp: Option<String>,
+    /// InfluxDB URL; overrides the URL of the pipeline's InfluxDB sink.
+    pub influx_url: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -44,6 +47,8 @@ pub struct RunSummary {
     pub mails_sent: u64,
     pub mails_failed: u64,
     pub flushed: Flushed,
+    /// The InfluxDB sink: points written, records without a line, records not written.
+    pub influx: InfluxStats,
     pub interrupted: bool,
     pub elapsed: Duration,
 }
@@ -84,7 +89,11 @@ pub fn run(
         },
         seq: previous.seq,
     };
-    let sinks = LocalSinks::new(p, &opts.lake_dir);
+    let mut out = Outputs {
+        sinks: LocalSinks::new(p, &opts.lake_dir),
+        influx: connect_influx(p, opts, obs)?,
+        dir: opts.lake_dir.clone(),
+    };
     let notifier = Notifier::new(p, opts.smtp.as_deref().or(p.smtp.as_deref()))?;
     let validator = Validator::new(p);
     let mut alerts: Vec<AlertEvaluator> = p
@@ -174,9 +183,9 @@ pub fn run(
         }
         if !resumed
             && (pending.records.len() >= opts.flush_records
-                || pending.bytes >= sinks.buffer_bytes())
+                || pending.bytes >= out.sinks.buffer_bytes())
         {
-            pending.flush(p, &sinks, &opts.lake_dir, &mut ck, position, &mut summary)?;
+            pending.flush(p, &mut out, &mut ck, position, &mut summary, obs)?;
         }
         if last_progress.elapsed() >= Duration::from_millis(250) {
             summary.elapsed = start.elapsed();
@@ -188,7 +197,7 @@ pub fn run(
         a.flush(&mut firings);
     }
     notifier.report(&mut firings, &mut summary, obs);
-    pending.flush(p, &sinks, &opts.lake_dir, &mut ck, position, &mut summary)?;
+    pending.flush(p, &mut out, &mut ck, position, &mut summary, obs)?;
     summary.elapsed = start.elapsed();
     obs.progress(&summary);
     Ok(summary)
@@ -208,14 +217,26 @@ impl Pending {
     fn flush(
         &mut self,
         p: &Pipeline,
-        sinks: &LocalSinks,
-        dir: &Path,
+        out: &mut Outputs,
         ck: &mut Checkpoint,
         offset: u64,
         summary: &mut RunSummary,
+        obs: &mut dyn Observer,
     ) -> Result<()> {
         if !(self.records.is_empty() && self.dead.is_empty()) {
-            let f = sinks.flush(p, ck.seq, &self.records, &self.dead)?;
+            let f = out.sinks.flush(p, ck.seq, &self.records, &self.dead)?;
+            if let Some(influx) = &out.influx {
+                let records = self.records.iter().map(|(r, _)| r);
+                if let Err(e) = influx.write(records, &mut summary.influx) {
+                    obs.warn(&format!(
+                        "{e}\nthe run goes on without sink `{}`; every record is in the lake, and \
+                         `stkc backfill FILE --from-lake {}` writes them when it is back",
+                        influx.sink_name(),
+                        out.dir.join("lake").display()
+                    ));
+                    out.influx = None;
+                }
+            }
             summary.flushed.raw_objects += f.raw_objects;
             summary.flushed.lake_files += f.lake_files;
             summary.flushed.dead_letters += f.dead_letters;
@@ -226,7 +247,38 @@ impl Pending {
             return Ok(());
         }
         ck.offset = offset;
-        checkpoint::save(dir, ck)
+        checkpoint::save(&out.dir, ck)
+    }
+}
+
+/// Where flushed records go: the files of the lake directory, and InfluxDB while it answers.
+struct Outputs {
+    sinks: LocalSinks,
+    influx: Option<LocalInflux>,
+    dir: PathBuf,
+}
+
+/// The pipeline's InfluxDB sink when its server answers; otherwise a clear warning and none.
+fn connect_influx(
+    p: &Pipeline,
+    opts: &RunOptions,
+    obs: &mut dyn Observer,
+) -> Result<Option<LocalInflux>> {
+    let Some(influx) = LocalInflux::new(p, opts.influx_url.as_deref())? else {
+        return Ok(None);
+    };
+    match influx.ping() {
+        Ok(()) => Ok(Some(influx)),
+        Err(e) => {
+            obs.warn(&format!(
+                "sink `{}`: {e}\nthe run goes on without it (every record is still in the lake); \
+                 point `--influx URL` at a server, or run `stkc backfill FILE --from-lake {}` \
+                 once it is reachable",
+                influx.sink_name(),
+                opts.lake_dir.join("lake").display()
+            ));
+            Ok(None)
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod backfill;
 mod backtest;
 mod check;
 mod compile;
@@ -24,6 +25,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Init { name, dir } => init::run(&name, &dir),
         Command::Query(args) => query::run(&args),
         Command::Backtest(args) => backtest::run(&args),
+        Command::Backfill(args) => backfill::run(&args),
         Command::Explain { code } => explain::run(code.as_deref()),
         Command::DemoData { out, seed } => demo_data::run(&out, seed),
         Command::Completions { shell } => {

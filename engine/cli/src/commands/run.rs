@@ -60,6 +60,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         stop,
         flush_records: 1_000_000,
         smtp: args.smtp.clone(),
+        influx_url: args.influx.clone(),
     };
     let dir = args.file.parent().unwrap_or(std::path::Path::new("."));
     let mut term = Terminal {
@@ -94,5 +95,17 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         s.flushed.lake_files,
         args.lake.display(),
     );
+    if s.influx.points + s.influx.unwritten > 0 {
+        eprintln!(
+            "influxdb: {} points written, {} records not written{}",
+            s.influx.points,
+            s.influx.unwritten,
+            if s.influx.skipped > 0 {
+                format!(", {} records without a field value", s.influx.skipped)
+            } else {
+                String::new()
+            }
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
