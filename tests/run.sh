@@ -45,6 +45,7 @@ step "the shipped pipelines through the CLI"
 stkc="$CARGO_TARGET_DIR/debug/stkc"
 "$stkc" check --deny warnings pipelines/*.stk
 "$stkc" fmt --check pipelines/*.stk
+"$stkc" test pipelines/stocks.stk | tail -n 1
 "$stkc" backtest pipelines/demo.stk --input pipelines/demo/ticks.jsonl | tail -n 6
 lake="$(mktemp -d)"
 "$stkc" run pipelines/demo.stk --lake "$lake" | tail -n 3

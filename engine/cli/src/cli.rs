@@ -47,6 +47,10 @@ pub enum Command {
         after_help = "Examples:\n  stkc backtest pipelines/demo.stk --input pipelines/demo/ticks.jsonl\n  stkc backtest pipelines/stocks.stk --input lake/ --from 2026-11-27T15:00:00Z --format json\n  stkc backtest pipelines/demo.stk --input ticks.csv --engine streaming"
     )]
     Backtest(BacktestArgs),
+    /// Run a pipeline's unit tests: input records and the outcome, partitions, InfluxDB lines
+    /// and alert firings they must give (exit 0 pass, 1 fail, 2 unreadable cases)
+    #[command(after_help = TEST_HELP)]
+    Test(TestArgs),
     /// Rebuild the InfluxDB series from the Parquet lake (after an outage, or into a new server)
     #[command(
         after_help = "Examples:\n  stkc backfill pipelines/stocks.stk --from-lake lake/lake\n  STK_SECRET_STOCKS_INFLUX_TOKEN=... stkc backfill pipelines/stocks.stk --from-lake lake/lake --influx http://127.0.0.1:8086\n\nPoints with the same series and time overwrite each other in InfluxDB, so running a backfill twice duplicates nothing."
@@ -191,6 +195,36 @@ pub struct RunArgs {
     /// InfluxDB or VictoriaMetrics); the token comes from STK_SECRET_<SECRET NAME>
     #[arg(long, value_name = "URL")]
     pub influx: Option<String>,
+}
+
+const TEST_HELP: &str = "Examples:
+  stkc test pipelines/stocks.stk            (reads pipelines/stocks.tests.yaml)
+  stkc test pipelines/stocks.stk --cases more-cases.yaml
+
+A cases file:
+  cases:
+    - name: a 2% jump in a minute fires move_1pct
+      input:
+        - { symbol: AAPL, ts: 2026-11-27T14:30:00Z, price: 100, close: 100, currency: USD }
+        - { symbol: AAPL, ts: 2026-11-27T14:31:00Z, price: 102, close: 102, currency: USD }
+      expect:
+        records:                       # one entry per input record; every key optional
+          - outcome: valid             # valid | rejected
+            partition: { raw: date=2026-11-27/symbol=AAPL/ }
+            influx: quote,currency=USD,symbol=AAPL close=100,price=100 1795789800000000000
+          - outcome: valid
+        alerts:                        # every firing, in order ([] = none may fire)
+          - { alert: move_1pct, at: 2026-11-27T14:31:00Z, key: symbol=AAPL }
+
+Only the keys a case states are compared; a failure prints the difference.";
+
+#[derive(Debug, clap::Args)]
+pub struct TestArgs {
+    /// The pipeline file
+    pub file: PathBuf,
+    /// The cases (default: FILE with `.stk` replaced by `.tests.yaml`)
+    #[arg(long)]
+    pub cases: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -7,6 +7,7 @@
 //! and object names are derived from the flush sequence, so an interrupted run rerun
 //! continues the lake without duplicating a record.
 
+pub mod cases;
 pub mod checkpoint;
 pub mod influx;
 pub mod mail;

@@ -10,6 +10,7 @@ mod fmt;
 mod init;
 mod query;
 mod run;
+mod test;
 
 use crate::cli::{Cli, Command};
 use anyhow::Result;
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Query(args) => query::run(&args),
         Command::Backtest(args) => backtest::run(&args),
         Command::Backfill(args) => backfill::run(&args),
+        Command::Test(args) => test::run(&args),
         Command::Explain { code } => explain::run(code.as_deref()),
         Command::DemoData { out, seed } => demo_data::run(&out, seed),
         Command::Completions { shell } => {
