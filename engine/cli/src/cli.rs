@@ -51,6 +51,17 @@ pub enum Command {
     /// and alert firings they must give (exit 0 pass, 1 fail, 2 unreadable cases)
     #[command(after_help = TEST_HELP)]
     Test(TestArgs),
+    /// Rebuild a local Parquet lake from its raw JSON, with the pipeline's current rules
+    #[command(
+        after_help = "Examples:\n  stkc rebuild-lake pipelines/demo.stk --lake lake\n\nReads LAKE/raw, writes a new LAKE/lake beside the old one and swaps it in at the end; records the current rules reject go to LAKE/errors/*.rebuild.jsonl."
+    )]
+    RebuildLake {
+        /// The pipeline file
+        file: PathBuf,
+        /// The folder `stkc run --lake DIR` wrote (with raw/ and lake/)
+        #[arg(long, default_value = "lake")]
+        lake: PathBuf,
+    },
     /// Rebuild the InfluxDB series from the Parquet lake (after an outage, or into a new server)
     #[command(
         after_help = "Examples:\n  stkc backfill pipelines/stocks.stk --from-lake lake/lake\n  STK_SECRET_STOCKS_INFLUX_TOKEN=... stkc backfill pipelines/stocks.stk --from-lake lake/lake --influx http://127.0.0.1:8086\n\nPoints with the same series and time overwrite each other in InfluxDB, so running a backfill twice duplicates nothing."

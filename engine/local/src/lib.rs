@@ -11,6 +11,7 @@ pub mod cases;
 pub mod checkpoint;
 pub mod influx;
 pub mod mail;
+pub mod rebuild;
 pub mod replay;
 pub mod run;
 pub mod sinks;

@@ -9,6 +9,7 @@ mod explain;
 mod fmt;
 mod init;
 mod query;
+mod rebuild;
 mod run;
 mod test;
 
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Backtest(args) => backtest::run(&args),
         Command::Backfill(args) => backfill::run(&args),
         Command::Test(args) => test::run(&args),
+        Command::RebuildLake { file, lake } => rebuild::run(&file, &lake),
         Command::Explain { code } => explain::run(code.as_deref()),
         Command::DemoData { out, seed } => demo_data::run(&out, seed),
         Command::Completions { shell } => {
