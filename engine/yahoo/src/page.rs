@@ -1,0 +1,180 @@
+//! The HTML quote page (`/quote/{symbol}`), for when the JSON endpoints are closed to a
+//! client. Values come from the `<fin-streamer data-symbol=.. data-field=.. value=..>` elements
+//! of the layouts since 2020, the summary table (`data-test="OPEN-value"`,
+//! `"DAYS_RANGE-value"`), and the `root.App.main` JSON the React-era pages (2018) embed, which
+//! fills whatever the markup leaves empty. Ticks follow [`crate::quote`]: the regular session
+//! when the page has its time, and a newer pre/post-market price with its own time.
+//!
+//! Error pages are recognised before parsing: Yahoo's "will be right back" outage page (served
+//! with 200 or 301) and the EU consent wall are errors, never data.
+
+use crate::chart::Parsed;
+use crate::error::ParseError;
+use crate::quote::quote_ticks;
+use scraper::{Html, Selector};
+use serde_json::{Map, Value};
+
+/// Is this body one of Yahoo's error pages rather than a quote page?
+pub fn error_page(body: &str) -> Option<ParseError> {
+    // Quote pages mention consent and errors in their scripts too: only a page without any
+    // quote markup can be an error page.
+    if body.contains("<fin-streamer") || body.contains("root.App.main") {
+        return None;
+    }
+    let head = body.get(..body.len().min(64 * 1024)).unwrap_or(body);
+    if head.contains("Will be right back") || head.contains("sad-panda") {
+        return Some(ParseError::OutagePage);
+    }
+    if head.contains("guce.yahoo.com")
+        || head.contains("consent.yahoo.com")
+        || head.contains("name=\"agree\"")
+    {
+        return Some(ParseError::ConsentPage);
+    }
+    None
+}
+
+pub fn parse(body: &str, symbol: &str) -> Result<Parsed, ParseError> {
+    if let Some(e) = error_page(body) {
+        return Err(e);
+    }
+    let body = body.trim_start_matches('\u{feff}');
+    let doc = Html::parse_document(body);
+    // A quote object in the v7 shape, from the markup first, then the embedded JSON.
+    let mut q = Map::new();
+    q.insert("symbol".into(), symbol.into());
+    streamer_fields(&doc, symbol, &mut q);
+    if let Some(price) = embedded_price(body, symbol) {
+        for (k, v) in price {
+            let flat = match v {
+                Value::Object(mut o) => o.remove("raw").unwrap_or(Value::Null),
+                other => other,
+            };
+            if !flat.is_null() && !q.contains_key(&k) {
+                q.insert(k, flat);
+            }
+        }
+    }
+    // The summary table's formatted (rounded) values only fill what is still missing.
+    table_fields(&doc, &mut q);
+    let mut out = Parsed::default();
+    if !q.contains_key("regularMarketPrice")
+        && !q.contains_key("postMarketPrice")
+        && !q.contains_key("preMarketPrice")
+    {
+        return Err(ParseError::NoPrice(symbol.to_string()));
+    }
+    quote_ticks(&Value::Object(q), &mut out);
+    Ok(out)
+}
+
+const FIELDS: &[&str] = &[
+    "regularMarketPrice",
+    "regularMarketTime",
+    "regularMarketVolume",
+    "regularMarketOpen",
+    "regularMarketDayHigh",
+    "regularMarketDayLow",
+    "marketState",
+    "preMarketPrice",
+    "preMarketTime",
+    "postMarketPrice",
+    "postMarketTime",
+];
+
+/// Parses static selectors; they are constants, so a failure is a bug caught by the tests.
+fn selector(s: &str) -> Option<Selector> {
+    Selector::parse(s).ok()
+}
+
+fn streamer_fields(doc: &Html, symbol: &str, q: &mut Map<String, Value>) {
+    if let Some(sel) = selector("fin-streamer[data-field][data-symbol]") {
+        for el in doc.select(&sel) {
+            let e = el.value();
+            if !e
+                .attr("data-symbol")
+                .is_some_and(|s| s.eq_ignore_ascii_case(symbol))
+            {
+                continue;
+            }
+            let Some(field) = e.attr("data-field").filter(|f| FIELDS.contains(f)) else {
+                continue;
+            };
+            let raw = e.attr("value").map(str::trim).unwrap_or_default();
+            if raw.is_empty() || q.contains_key(field) {
+                continue;
+            }
+            if let Some(v) = value_of(field, raw) {
+                q.insert(field.to_string(), v);
+            }
+        }
+    }
+}
+
+fn table_fields(doc: &Html, q: &mut Map<String, Value>) {
+    let cell = |test: &str| -> Option<String> {
+        let sel = selector(&format!("[data-test=\"{test}\"]"))?;
+        let text: String = doc.select(&sel).next()?.text().collect();
+        Some(text.trim().to_string())
+    };
+    if let Some(open) = cell("OPEN-value").and_then(|t| number(&t)) {
+        q.entry("regularMarketOpen").or_insert(open.into());
+    }
+    if let Some((lo, hi)) = cell("DAYS_RANGE-value").and_then(|t| {
+        let (a, b) = t.split_once(" - ")?;
+        Some((number(a)?, number(b)?))
+    }) {
+        q.entry("regularMarketDayLow").or_insert(lo.into());
+        q.entry("regularMarketDayHigh").or_insert(hi.into());
+    }
+    // "NasdaqGS - NasdaqGS Real Time Price. Currency in USD"
+    if q.contains_key("currency") {
+        return;
+    }
+    if let Some(sel) = selector("span") {
+        for span in doc.select(&sel) {
+            let t: String = span.text().collect();
+            if let Some(rest) = t.split("Currency in ").nth(1) {
+                let cur: String = rest.chars().take_while(char::is_ascii_alphabetic).collect();
+                if !cur.is_empty() {
+                    q.entry("currency").or_insert(cur.into());
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// A fin-streamer value: times are epoch seconds, volumes may have thousands separators.
+fn value_of(field: &str, raw: &str) -> Option<Value> {
+    if field == "marketState" {
+        return Some(raw.into());
+    }
+    let n = number(raw)?;
+    if field.ends_with("Time") || field.ends_with("Volume") {
+        return (n.fract() == 0.0).then(|| Value::from(n as i64));
+    }
+    Some(n.into())
+}
+
+fn number(s: &str) -> Option<f64> {
+    let clean: String = s.chars().filter(|c| *c != ',').collect();
+    clean.trim().parse::<f64>().ok().filter(|f| f.is_finite())
+}
+
+/// `root.App.main = {...}` -> `context.dispatcher.stores.QuoteSummaryStore.price`, when the
+/// stores are plain JSON (the 2023 layout encrypts them; then there is nothing to take).
+fn embedded_price(body: &str, symbol: &str) -> Option<Map<String, Value>> {
+    let start = body.find("root.App.main")?;
+    let json_start = start + body[start..].find('{')?;
+    let mut de = serde_json::Deserializer::from_str(&body[json_start..]).into_iter::<Value>();
+    let main = de.next()?.ok()?;
+    let price = main
+        .pointer("/context/dispatcher/stores/QuoteSummaryStore/price")?
+        .as_object()?;
+    let same = price
+        .get("symbol")
+        .and_then(Value::as_str)
+        .is_none_or(|s| s.eq_ignore_ascii_case(symbol));
+    same.then(|| price.clone())
+}
