@@ -3,12 +3,17 @@
 //! pence) into [`Tick`]s stamped with the exchange's event time; what cannot become a tick is
 //! counted with its reason ([`Skips`]) or is a [`ParseError`] that says what the page was.
 //!
-//! Pure parsing: no I/O here, so the scraper daemon, `stkc run` and the benchmarks share it.
+//! The parsers do no I/O (the benchmarks and tests call them directly); [`client`] is the
+//! HTTP side and [`poll`] the polling loop the scraper daemon and `stkc run` share.
 
 pub mod chart;
+pub mod client;
 pub mod error;
 pub mod page;
+pub mod poll;
 pub mod quote;
+#[cfg(feature = "test-server")]
+pub mod test_server;
 pub mod tick;
 
 pub use error::ParseError;
