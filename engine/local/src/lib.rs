@@ -10,6 +10,7 @@
 pub mod cases;
 pub mod checkpoint;
 pub mod influx;
+mod live;
 pub mod mail;
 pub mod rebuild;
 pub mod replay;

@@ -46,6 +46,8 @@ pub struct RunSummary {
     pub firings: u64,
     pub mails_sent: u64,
     pub mails_failed: u64,
+    /// Failed fetches of a live source (each also reported through the observer).
+    pub source_errors: u64,
     pub flushed: Flushed,
     /// The InfluxDB sink: points written, records without a line, records not written.
     pub influx: InfluxStats,
@@ -69,138 +71,240 @@ pub fn run(
     opts: &RunOptions,
     obs: &mut dyn Observer,
 ) -> Result<RunSummary> {
-    let start = Instant::now();
-    let (path, format, file_speed) = source(p, pipeline_dir, opts)?;
+    match source(p, pipeline_dir, opts)? {
+        Source::Replay(path, format, file_speed) => {
+            run_replay(p, &path, format, file_speed, opts, obs)
+        }
+        Source::Yahoo(src) => crate::live::run_live(p, &src, opts, obs),
+    }
+}
+
+fn run_replay(
+    p: &Pipeline,
+    path: &Path,
+    format: ReplayFormat,
+    file_speed: Option<f64>,
+    opts: &RunOptions,
+    obs: &mut dyn Observer,
+) -> Result<RunSummary> {
     let speed = opts.speed.unwrap_or(file_speed);
-    let lines = replay::read(&path, format, &p.schema)?;
-    std::fs::create_dir_all(&opts.lake_dir).map_err(|e| crate::io(&opts.lake_dir, e))?;
+    let lines = replay::read(path, format, &p.schema)?;
     let source_id = path
         .canonicalize()
-        .unwrap_or(path.clone())
+        .unwrap_or(path.to_path_buf())
         .display()
         .to_string();
-    let previous = checkpoint::load(&opts.lake_dir)?.unwrap_or_default();
-    let mut ck = Checkpoint {
-        source: source_id.clone(),
-        offset: if previous.source == source_id {
-            previous.offset
-        } else {
-            0
-        },
-        seq: previous.seq,
-    };
-    let mut out = Outputs {
-        sinks: LocalSinks::new(p, &opts.lake_dir),
-        influx: connect_influx(p, opts, obs)?,
-        dir: opts.lake_dir.clone(),
-    };
-    let notifier = Notifier::new(p, opts.smtp.as_deref().or(p.smtp.as_deref()))?;
-    let validator = Validator::new(p);
-    let mut alerts: Vec<AlertEvaluator> = p
-        .alerts
-        .iter()
-        .map(|a| AlertEvaluator::new(a, &p.schema))
-        .collect();
-    let mut summary = RunSummary {
-        resumed_from: ck.offset,
-        ..Default::default()
-    };
-    let mut pending = Pending::default();
-    let mut firings = Vec::new();
-    let ts_idx = validator.decoder.event_time();
+    let mut e = Engine::new(p, opts, source_id, obs)?;
+    let skip = e.ck.offset;
     let mut first_ts: Option<(i64, Instant)> = None;
-    let mut last_progress = Instant::now();
     // The absolute index of the next line to process: what the checkpoint records.
-    let mut position = ck.offset;
-    let mut recent = RecentSet::new(1 << 20);
-
+    let mut position = skip;
     for (i, line) in lines.into_iter().enumerate() {
         let i = i as u64;
-        let resumed = i < ck.offset;
+        let resumed = i < skip;
         if !resumed {
-            if opts.stop.load(Ordering::Relaxed)
-                || opts.for_duration.is_some_and(|d| start.elapsed() >= d)
-            {
-                summary.interrupted = true;
+            if e.should_stop(opts) {
+                e.summary.interrupted = true;
                 break;
             }
-            summary.read += 1;
+            e.summary.read += 1;
             position = i + 1;
         }
+        if let Some(Value::Ts(ts)) = e.ingest(Some(i as usize + 1), line, resumed, obs)
+            && let Some(x) = speed
+        {
+            pace(&mut first_ts, ts, x, &opts.stop);
+        }
+        if !resumed && e.buffer_full(opts) {
+            e.flush(position, obs)?;
+        }
+        e.progress(obs);
+    }
+    e.finish(position, obs)
+}
+
+/// The state of a run, whatever its source: validation, alerts, the pending flush, the
+/// outputs and the checkpoint.
+pub(crate) struct Engine<'p> {
+    p: &'p Pipeline,
+    pub(crate) validator: Validator,
+    alerts: Vec<AlertEvaluator>,
+    notifier: Notifier,
+    pending: Pending,
+    firings: Vec<Firing>,
+    out: Outputs,
+    pub(crate) ck: Checkpoint,
+    pub(crate) summary: RunSummary,
+    recent: RecentSet,
+    source_id: String,
+    start: Instant,
+    last_progress: Instant,
+    pub(crate) last_flush: Instant,
+}
+
+impl<'p> Engine<'p> {
+    pub(crate) fn new(
+        p: &'p Pipeline,
+        opts: &RunOptions,
+        source_id: String,
+        obs: &mut dyn Observer,
+    ) -> Result<Self> {
+        std::fs::create_dir_all(&opts.lake_dir).map_err(|e| crate::io(&opts.lake_dir, e))?;
+        let previous = checkpoint::load(&opts.lake_dir)?.unwrap_or_default();
+        let ck = Checkpoint {
+            offset: if previous.source == source_id {
+                previous.offset
+            } else {
+                0
+            },
+            source: source_id.clone(),
+            seq: previous.seq,
+        };
+        let out = Outputs {
+            sinks: LocalSinks::new(p, &opts.lake_dir),
+            influx: connect_influx(p, opts, obs)?,
+            dir: opts.lake_dir.clone(),
+        };
+        Ok(Engine {
+            p,
+            validator: Validator::new(p),
+            alerts: p
+                .alerts
+                .iter()
+                .map(|a| AlertEvaluator::new(a, &p.schema))
+                .collect(),
+            notifier: Notifier::new(p, opts.smtp.as_deref().or(p.smtp.as_deref()))?,
+            pending: Pending::default(),
+            firings: Vec::new(),
+            out,
+            summary: RunSummary {
+                resumed_from: ck.offset,
+                ..Default::default()
+            },
+            ck,
+            recent: RecentSet::new(1 << 20),
+            source_id,
+            start: Instant::now(),
+            last_progress: Instant::now(),
+            last_flush: Instant::now(),
+        })
+    }
+
+    pub(crate) fn should_stop(&self, opts: &RunOptions) -> bool {
+        opts.stop.load(Ordering::Relaxed)
+            || opts.for_duration.is_some_and(|d| self.start.elapsed() >= d)
+    }
+
+    /// Take one record (line `line_no` of the source, when it has lines). Records before the
+    /// checkpoint (`resumed`) only warm the alert windows up. Returns the valid record's event
+    /// time (for pacing).
+    pub(crate) fn ingest(
+        &mut self,
+        line_no: Option<usize>,
+        line: Line,
+        resumed: bool,
+        obs: &mut dyn Observer,
+    ) -> Option<Value> {
         let (doc, text) = match line {
             Line::Json { value: v, text } => {
-                if !recent.insert(&text) {
+                if !self.recent.insert(&text) {
                     if !resumed {
-                        summary.duplicates += 1;
+                        self.summary.duplicates += 1;
                     }
-                    continue;
+                    return None;
                 }
                 (v, text)
             }
             Line::Bad { text, reason } => {
                 if !resumed {
-                    summary.rejected += 1;
-                    pending.dead.push(DeadLetter {
-                        source: source_id.clone(),
-                        line: Some(i as usize + 1),
+                    self.summary.rejected += 1;
+                    self.pending.dead.push(DeadLetter {
+                        source: self.source_id.clone(),
+                        line: line_no,
                         rule: "decode".into(),
                         reason,
                         record: text.into(),
                     });
                 }
-                continue;
+                return None;
             }
         };
-        match validator.validate_json(&doc) {
+        match self.validator.validate_json(&doc) {
             Ok(record) => {
-                // Records before the checkpoint only warm the alert windows up.
-                for a in &mut alerts {
-                    a.push(record.clone(), &mut firings);
+                for a in &mut self.alerts {
+                    a.push(record.clone(), &mut self.firings);
                 }
                 if resumed {
-                    firings.clear();
-                    continue;
+                    self.firings.clear();
+                    return None;
                 }
-                notifier.report(&mut firings, &mut summary, obs);
-                if let (Some(x), Value::Ts(ts)) = (speed, &record.values[ts_idx]) {
-                    pace(&mut first_ts, *ts, x, &opts.stop);
+                self.notifier
+                    .report(&mut self.firings, &mut self.summary, obs);
+                let ts = record.values[self.validator.decoder.event_time()].clone();
+                self.summary.valid += 1;
+                self.pending.bytes += text.len() as u64 + 1;
+                self.pending.records.push((record, text));
+                Some(ts)
+            }
+            Err(rej) => {
+                if !resumed {
+                    self.summary.rejected += 1;
+                    self.pending.dead.push(DeadLetter {
+                        source: self.source_id.clone(),
+                        line: line_no,
+                        rule: rej.rule,
+                        reason: rej.reason,
+                        record: doc,
+                    });
                 }
-                summary.valid += 1;
-                pending.bytes += text.len() as u64 + 1;
-                pending.records.push((record, text));
+                None
             }
-            Err(rej) if !resumed => {
-                summary.rejected += 1;
-                pending.dead.push(DeadLetter {
-                    source: source_id.clone(),
-                    line: Some(i as usize + 1),
-                    rule: rej.rule,
-                    reason: rej.reason,
-                    record: doc,
-                });
-            }
-            Err(_) => {}
-        }
-        if !resumed
-            && (pending.records.len() >= opts.flush_records
-                || pending.bytes >= out.sinks.buffer_bytes())
-        {
-            pending.flush(p, &mut out, &mut ck, position, &mut summary, obs)?;
-        }
-        if last_progress.elapsed() >= Duration::from_millis(250) {
-            summary.elapsed = start.elapsed();
-            obs.progress(&summary);
-            last_progress = Instant::now();
         }
     }
-    for a in &mut alerts {
-        a.flush(&mut firings);
+
+    /// Enough pending for a flush (by count, or by the raw sink's size hint)?
+    pub(crate) fn buffer_full(&self, opts: &RunOptions) -> bool {
+        self.pending.records.len() >= opts.flush_records
+            || self.pending.bytes >= self.out.sinks.buffer_bytes()
     }
-    notifier.report(&mut firings, &mut summary, obs);
-    pending.flush(p, &mut out, &mut ck, position, &mut summary, obs)?;
-    summary.elapsed = start.elapsed();
-    obs.progress(&summary);
-    Ok(summary)
+
+    /// The raw sink's buffer interval (Firehose's time hint), for sources that never end.
+    pub(crate) fn buffer_interval(&self) -> Duration {
+        Duration::from_secs(u64::from(self.out.sinks.buffer_interval_s()))
+    }
+
+    pub(crate) fn flush(&mut self, position: u64, obs: &mut dyn Observer) -> Result<()> {
+        self.last_flush = Instant::now();
+        self.pending.flush(
+            self.p,
+            &mut self.out,
+            &mut self.ck,
+            position,
+            &mut self.summary,
+            obs,
+        )
+    }
+
+    pub(crate) fn progress(&mut self, obs: &mut dyn Observer) {
+        if self.last_progress.elapsed() >= Duration::from_millis(250) {
+            self.summary.elapsed = self.start.elapsed();
+            obs.progress(&self.summary);
+            self.last_progress = Instant::now();
+        }
+    }
+
+    /// End of the source or a stop: fire what the alerts still hold, flush, report.
+    pub(crate) fn finish(mut self, position: u64, obs: &mut dyn Observer) -> Result<RunSummary> {
+        for a in &mut self.alerts {
+            a.flush(&mut self.firings);
+        }
+        self.notifier
+            .report(&mut self.firings, &mut self.summary, obs);
+        self.flush(position, obs)?;
+        self.summary.elapsed = self.start.elapsed();
+        obs.progress(&self.summary);
+        Ok(self.summary)
+    }
 }
 
 /// What has been read but not yet written: valid records with their JSON text, and dead
@@ -294,11 +398,12 @@ fn pace(first: &mut Option<(i64, Instant)>, ts: i64, speed: f64, stop: &AtomicBo
     }
 }
 
-fn source(
-    p: &Pipeline,
-    dir: &Path,
-    opts: &RunOptions,
-) -> Result<(PathBuf, ReplayFormat, Option<f64>)> {
+enum Source {
+    Replay(PathBuf, ReplayFormat, Option<f64>),
+    Yahoo(stk_dsl::ir::YahooSource),
+}
+
+fn source(p: &Pipeline, dir: &Path, opts: &RunOptions) -> Result<Source> {
     if let Some(path) = &opts.replay {
         let lower = path.to_string_lossy().to_ascii_lowercase();
         let format = if lower.ends_with(".csv") {
@@ -306,17 +411,20 @@ fn source(
         } else {
             ReplayFormat::Jsonl
         };
-        return Ok((path.clone(), format, None));
+        return Ok(Source::Replay(path.clone(), format, None));
     }
     for s in &p.sources {
         if let SourceKind::Replay(r) = &s.kind {
-            return Ok((dir.join(&r.path), r.format, r.speed));
+            return Ok(Source::Replay(dir.join(&r.path), r.format, r.speed));
+        }
+    }
+    for s in &p.sources {
+        if let SourceKind::Yahoo(y) = &s.kind {
+            return Ok(Source::Yahoo(y.clone()));
         }
     }
     Err(LocalError::Config(
-        "this pipeline has only live Yahoo sources, and the live scraper is not part of local mode yet; \
-         replay recorded ticks with `--replay FILE.jsonl`"
-            .into(),
+        "the pipeline has no source; add a `source NAME: yahoo { ... }` or `replay` block".into(),
     ))
 }
 

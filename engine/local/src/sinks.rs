@@ -42,6 +42,11 @@ impl LocalSinks {
         }
     }
 
+    /// How long the raw sink buffers before delivering (Firehose's time hint), in seconds.
+    pub fn buffer_interval_s(&self) -> u32 {
+        self.raw.as_ref().map_or(60, |r| r.buffer_interval_s)
+    }
+
     /// How many bytes of raw JSON the raw sink buffers before delivering (Firehose's size hint).
     pub fn buffer_bytes(&self) -> u64 {
         self.raw.as_ref().map_or(64 << 20, |r| r.buffer_size_bytes)

@@ -95,6 +95,12 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         s.flushed.lake_files,
         args.lake.display(),
     );
+    if s.source_errors > 0 {
+        eprintln!(
+            "source: {} failed fetches (each reported above); the run kept polling",
+            s.source_errors
+        );
+    }
     if s.influx.points + s.influx.unwritten > 0 {
         eprintln!(
             "influxdb: {} points written, {} records not written{}",
