@@ -29,11 +29,11 @@ step "python venv for the oracle and service tests (DuckDB, aiosmtpd from PyPI)"
 py="$(bash tests/oracle/setup-venv.sh | tail -n 1)"
 export STK_PYTHON="$py"
 
-step "servers for the service tests (VictoriaMetrics, InfluxDB 1.6; loopback only)"
+step "servers for the service tests (VictoriaMetrics, InfluxDB 1.6, moto; loopback only)"
 services="$(mktemp -d)"
 trap 'bash tests/services/stop.sh "$services"' EXIT
-eval "$(bash tests/services/start.sh "$services")"
-echo "VictoriaMetrics at $STK_VM_URL, InfluxDB 1.6 at $STK_INFLUX1_URL"
+eval "$(bash tests/services/start.sh "$services" "$py")"
+echo "VictoriaMetrics at $STK_VM_URL, InfluxDB 1.6 at $STK_INFLUX1_URL, moto at $STK_MOTO_URL"
 
 step "tests"
 cargo test --workspace --no-fail-fast

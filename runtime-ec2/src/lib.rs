@@ -1,6 +1,12 @@
-//! The EC2 runtime: the `stk-scraper` daemon that polls Yahoo Finance for a pipeline's
-//! sources, validates and de-duplicates ticks, evaluates realtime alerts and streams records
-//! to Kinesis with an on-disk spool.
+//! The EC2 runtime: the `stk-scraper` daemon that polls a pipeline's Yahoo sources
+//! ([`stk_yahoo`]), validates and de-duplicates ticks, and streams them to Kinesis through an
+//! on-disk spool, so that nothing scraped is lost when Kinesis is unreachable or the instance
+//! stops. Counters on a loopback Prometheus endpoint, logs through `tracing`.
 //!
-//! Not built yet (see the README's status list and the EC2 runtime issue). It will depend on
-//! `stk-dsl` and `stk-eval` only, never on the AWS planning code, so the daemon stays small.
+//! Depends on the pipeline IR, the evaluator and the Yahoo client only, never on the AWS
+//! planning code, so the daemon stays small.
+
+pub mod daemon;
+pub mod metrics;
+pub mod producer;
+pub mod spool;

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Starts the real servers the tests use, on loopback and free ports, with their state in
 # STATE_DIR: VictoriaMetrics (InfluxDB v2 write API stand-in) and InfluxDB 1.6 (v1 API),
-# both from Debian's packages (installed here if missing). Prints `export NAME=VALUE` lines
-# for the tests (STK_VM_URL, STK_INFLUX1_URL). Stop them with `stop.sh STATE_DIR`.
+# both from Debian's packages (installed here if missing), and, given the test venv's python
+# (tests/oracle/setup-venv.sh), moto server as the AWS account. Prints `export NAME=VALUE`
+# lines for the tests (STK_VM_URL, STK_INFLUX1_URL, STK_MOTO_URL). Stop them with
+# `stop.sh STATE_DIR`.
 # Facts about both servers: ../shared/LOCAL-SERVICES.md.
 set -euo pipefail
-state="${1:?usage: start.sh STATE_DIR}"
+state="${1:?usage: start.sh STATE_DIR [VENV_PYTHON]}"
+venv_python="${2:-}"
 mkdir -p "$state"
 
 need=()
@@ -58,7 +61,17 @@ CONF
 influxd -config "$state/influxdb.conf" >"$state/influx.log" 2>&1 &
 echo $! >"$state/influx.pid"
 
+if [ -n "$venv_python" ]; then
+    moto_port="$(free_port)"
+    "$(dirname "$venv_python")/moto_server" -H 127.0.0.1 -p "$moto_port" >"$state/moto.log" 2>&1 &
+    echo $! >"$state/moto.pid"
+fi
+
 wait_ready "http://127.0.0.1:$vm_port/health" VictoriaMetrics "$state/vm.log"
 wait_ready "http://127.0.0.1:$influx_port/ping" "InfluxDB 1.6" "$state/influx.log"
 echo "export STK_VM_URL=http://127.0.0.1:$vm_port"
 echo "export STK_INFLUX1_URL=http://127.0.0.1:$influx_port"
+if [ -n "$venv_python" ]; then
+    wait_ready "http://127.0.0.1:$moto_port/moto-api/" "moto server" "$state/moto.log"
+    echo "export STK_MOTO_URL=http://127.0.0.1:$moto_port"
+fi

@@ -36,6 +36,12 @@ impl Pipeline {
     pub fn sink(&self, name: &str) -> Option<&Sink> {
         self.sinks.iter().find(|s| s.name == name)
     }
+
+    /// The AWS name of one of the pipeline's resources: `stk-<pipeline>-<name>`, with `_`
+    /// (allowed in stk names, not in every AWS name) written as `-`.
+    pub fn aws_name(&self, resource: &str) -> String {
+        format!("stk-{}-{}", self.name, resource).replace('_', "-")
+    }
 }
 
 // ------------------------------------------------------------------ sources
