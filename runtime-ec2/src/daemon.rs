@@ -52,7 +52,10 @@ pub async fn run(
     )?));
     let left = lock(&spool).len();
     if left > 0 {
-        tracing::info!(ticks = left, "sending what an earlier run left in the spool");
+        tracing::info!(
+            ticks = left,
+            "sending what an earlier run left in the spool"
+        );
     }
     metrics.spooled.set(left as i64);
     let draining = Arc::new(AtomicBool::new(false));

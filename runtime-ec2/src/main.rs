@@ -50,6 +50,7 @@ fn main() -> std::process::ExitCode {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     if args.log_format == "json" {
         builder.json().init();
@@ -86,7 +87,9 @@ fn run(args: Args) -> Result<()> {
     let stream = match (&args.stream, &p.stream) {
         (Some(s), _) => s.clone(),
         (None, Some(s)) => p.aws_name(&s.name),
-        (None, None) => anyhow::bail!("the pipeline has no `stream` block and no --stream was given"),
+        (None, None) => {
+            anyhow::bail!("the pipeline has no `stream` block and no --stream was given")
+        }
     };
     let pack = p.stream.as_ref().map_or(1, |s| s.pack as usize);
     let stop = Arc::new(AtomicBool::new(false));
@@ -115,7 +118,14 @@ fn run(args: Args) -> Result<()> {
             dead_letters: args.dead_letters.clone(),
             drain_timeout: std::time::Duration::from_secs(args.drain_seconds),
         };
-        daemon::run(&p, Producer::new(kinesis, &stream, pack), &opts, &metrics, stop).await
+        daemon::run(
+            &p,
+            Producer::new(kinesis, &stream, pack),
+            &opts,
+            &metrics,
+            stop,
+        )
+        .await
     })?;
     tracing::info!(
         emitted = summary.emitted,

@@ -40,11 +40,31 @@ impl Metrics {
         r.register("polled", "Polls of a source", m.polled);
         r.register("parsed", "Ticks parsed from Yahoo's answers", m.parsed);
         r.register("emitted", "Ticks spooled for Kinesis", m.emitted);
-        r.register("rejected", "Ticks rejected by the pipeline's rules", m.rejected);
-        r.register("duplicates", "Unchanged or stale ticks not re-emitted", m.duplicates);
-        r.register("skipped", "Bars or quotes without a price or time", m.skipped);
-        r.register("retried", "Yahoo requests retried and Kinesis records resent", m.retried);
-        r.register("errors", "Failed Yahoo fetches and PutRecords calls", m.errors);
+        r.register(
+            "rejected",
+            "Ticks rejected by the pipeline's rules",
+            m.rejected,
+        );
+        r.register(
+            "duplicates",
+            "Unchanged or stale ticks not re-emitted",
+            m.duplicates,
+        );
+        r.register(
+            "skipped",
+            "Bars or quotes without a price or time",
+            m.skipped,
+        );
+        r.register(
+            "retried",
+            "Yahoo requests retried and Kinesis records resent",
+            m.retried,
+        );
+        r.register(
+            "errors",
+            "Failed Yahoo fetches and PutRecords calls",
+            m.errors,
+        );
         r.register("sent", "Ticks acknowledged by Kinesis", m.sent);
         r.register("spooled", "Ticks waiting in the spool", m.spooled);
         r.register("alerts", "Realtime alert firings", m.alerts);

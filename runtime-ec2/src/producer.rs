@@ -157,7 +157,12 @@ impl Producer {
             .await
             .map_err(|e| SendError::Kinesis {
                 stream: self.stream.clone(),
-                message: aws_sdk_kinesis::error::DisplayErrorContext(&e).to_string(),
+                message: match e {
+                    // Kinesis' own answer ("ResourceNotFoundException: Stream ... not found.").
+                    aws_sdk_kinesis::error::SdkError::ServiceError(se) => se.err().to_string(),
+                    // Connection, timeout, credentials: the whole chain says what happened.
+                    other => aws_sdk_kinesis::error::DisplayErrorContext(&other).to_string(),
+                },
             })?;
         let results = out.records();
         let mut done: Vec<&Entry> = Vec::new();
@@ -218,7 +223,10 @@ mod tests {
         assert_eq!(b[0].data, br#"[{"n":0},{"n":2}]"#);
         assert_eq!(b[1].data, br#"[{"n":1},{"n":4}]"#);
         // Key A's third and fourth ticks wait: nothing of A after a held-back tick is sent.
-        let seqs: Vec<u64> = b.iter().flat_map(|p| p.entries.iter().map(|e| e.seq)).collect();
+        let seqs: Vec<u64> = b
+            .iter()
+            .flat_map(|p| p.entries.iter().map(|e| e.seq))
+            .collect();
         assert!(!seqs.contains(&3) && !seqs.contains(&5));
     }
 

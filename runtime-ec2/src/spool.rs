@@ -14,7 +14,9 @@ const RECORDS: TableDefinition<u64, (&str, &[u8])> = TableDefinition::new("recor
 pub enum SpoolError {
     #[error("spool {path}: {message}")]
     Db { path: String, message: String },
-    #[error("the spool is full ({bytes} bytes of at most {max}); Kinesis has not taken records for a while")]
+    #[error(
+        "the spool is full ({bytes} bytes of at most {max}); Kinesis has not taken records for a while"
+    )]
     Full { bytes: u64, max: u64 },
 }
 
