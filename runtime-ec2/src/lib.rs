@@ -7,6 +7,7 @@
 //! planning code, so the daemon stays small.
 
 pub mod daemon;
+pub mod deploy;
 pub mod metrics;
 pub mod producer;
 pub mod spool;

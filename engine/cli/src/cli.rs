@@ -29,7 +29,7 @@ pub enum Command {
     Fmt(FmtArgs),
     /// Compile a pipeline and print what it compiles to (IR, record schema)
     #[command(
-        after_help = "Examples:\n  stkc compile pipelines/stocks.stk --emit ir\n  stkc compile pipelines/stocks.stk --emit ir --format yaml\n  stkc compile pipelines/stocks.stk --emit schema --out schemas/"
+        after_help = "Examples:\n  stkc compile pipelines/stocks.stk --emit ir\n  stkc compile pipelines/stocks.stk --emit ir --format yaml\n  stkc compile pipelines/stocks.stk --emit schema --out schemas/\n  stkc compile pipelines/stocks.stk --emit ec2 --out build/ec2"
     )]
     Compile(CompileArgs),
     /// Run the whole pipeline on this machine: source, validation, a local lake, alerts
@@ -314,6 +314,8 @@ pub enum Emit {
     Ir,
     /// The JSON Schema of the pipeline's record
     Schema,
+    /// The EC2 runtime plan: cloud-init user data, the systemd unit, the pipeline (needs --out DIR)
+    Ec2,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

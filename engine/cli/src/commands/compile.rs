@@ -1,4 +1,4 @@
-//! `stkc compile FILE --emit ir|schema`: print what a pipeline compiles to.
+//! `stkc compile FILE --emit ir|schema|ec2`: print (or write) what a pipeline compiles to.
 
 use crate::cli::{CompileArgs, DataFormat, Emit};
 use crate::load::load;
@@ -10,7 +10,11 @@ pub fn run(args: &CompileArgs) -> Result<ExitCode> {
     let Some(ir) = crate::load::ir_or_report(&loaded) else {
         return Ok(ExitCode::from(1));
     };
+    if args.emit == Emit::Ec2 {
+        return ec2(ir, args);
+    }
     let (text, default_name) = match args.emit {
+        Emit::Ec2 => unreachable!("handled above"),
         Emit::Ir => {
             let text = match args.format {
                 DataFormat::Json => serde_json::to_string_pretty(ir)? + "\n",
@@ -37,6 +41,32 @@ pub fn run(args: &CompileArgs) -> Result<ExitCode> {
                 .with_context(|| format!("cannot write `{}`", target.display()))?;
             eprintln!("wrote {}", target.display());
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--emit ec2 --out DIR`: the files of the EC2 runtime plan.
+fn ec2(ir: &stk_dsl::ir::Pipeline, args: &CompileArgs) -> Result<ExitCode> {
+    let Some(dir) = &args.out else {
+        anyhow::bail!("`--emit ec2` writes several files: pass `--out DIR`");
+    };
+    if ir.runtime.is_none() {
+        eprintln!(
+            "note: the pipeline has no `runtime NAME: ec2 {{ ... }}` block; the plan is written \
+             anyway, but `stkc apply` starts no instance without one"
+        );
+    }
+    let plan = stk_runtime_ec2::deploy::render(ir)?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    for (name, text) in [
+        ("user-data.yaml", &plan.user_data),
+        (stk_runtime_ec2::deploy::UNIT_NAME, &plan.unit),
+        ("pipeline.json", &plan.pipeline_json),
+    ] {
+        let target = dir.join(name);
+        std::fs::write(&target, text)
+            .with_context(|| format!("cannot write `{}`", target.display()))?;
+        eprintln!("wrote {}", target.display());
     }
     Ok(ExitCode::SUCCESS)
 }
