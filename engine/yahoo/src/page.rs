@@ -39,11 +39,13 @@ pub fn parse(body: &str, symbol: &str) -> Result<Parsed, ParseError> {
         return Err(e);
     }
     let body = body.trim_start_matches('\u{feff}');
-    let doc = Html::parse_document(body);
-    // A quote object in the v7 shape, from the markup first, then the embedded JSON.
+    // Quote pages are 0.5-2 MB, nearly all scripts. The elements that carry values are cut out
+    // and parsed alone; only a page where neither they nor the embedded JSON give a price is
+    // parsed whole (a layout this code has not seen).
+    let fragment = Html::parse_fragment(&value_elements(body));
     let mut q = Map::new();
     q.insert("symbol".into(), symbol.into());
-    streamer_fields(&doc, symbol, &mut q);
+    streamer_fields(&fragment, symbol, &mut q);
     if let Some(price) = embedded_price(body, symbol) {
         for (k, v) in price {
             let flat = match v {
@@ -55,17 +57,66 @@ pub fn parse(body: &str, symbol: &str) -> Result<Parsed, ParseError> {
             }
         }
     }
+    if !has_price(&q) {
+        let whole = Html::parse_document(body);
+        streamer_fields(&whole, symbol, &mut q);
+        table_fields(&whole, &mut q);
+    }
     // The summary table's formatted (rounded) values only fill what is still missing.
-    table_fields(&doc, &mut q);
+    table_fields(&fragment, &mut q);
     let mut out = Parsed::default();
-    if !q.contains_key("regularMarketPrice")
-        && !q.contains_key("postMarketPrice")
-        && !q.contains_key("preMarketPrice")
-    {
+    if !has_price(&q) {
         return Err(ParseError::NoPrice(symbol.to_string()));
     }
     quote_ticks(&Value::Object(q), &mut out);
     Ok(out)
+}
+
+fn has_price(q: &Map<String, Value>) -> bool {
+    ["regularMarketPrice", "postMarketPrice", "preMarketPrice"]
+        .iter()
+        .any(|k| q.contains_key(*k))
+}
+
+/// The markup that can hold values, cut out of the page: every `<fin-streamer ...>` start tag
+/// (closed again), the summary table's `data-test="...-value"` cells, and the span that says
+/// "Currency in". Start tags and cells are short and self-contained, so cutting them out does
+/// not change how they parse.
+fn value_elements(body: &str) -> String {
+    let mut out = String::new();
+    let mut from = 0;
+    while let Some(i) = body[from..].find("<fin-streamer") {
+        let start = from + i;
+        let Some(end) = body[start..].find('>') else {
+            break;
+        };
+        out.push_str(&body[start..=start + end]);
+        out.push_str("</fin-streamer>\n");
+        from = start + end + 1;
+    }
+    for (marker, open, close) in [
+        ("data-test=\"OPEN-value\"", "<td", "</td>"),
+        ("data-test=\"DAYS_RANGE-value\"", "<td", "</td>"),
+        ("Currency in ", "<span", "</span>"),
+    ] {
+        if let Some(at) = body.find(marker)
+            && let Some(start) = body[..at].rfind(open)
+            && let Some(len) = body[at..].find(close)
+        {
+            let piece = &body[start..at + len + close.len()];
+            if piece.len() < 4096 {
+                if open == "<td" {
+                    out.push_str("<table><tr>");
+                    out.push_str(piece);
+                    out.push_str("</tr></table>\n");
+                } else {
+                    out.push_str(piece);
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    out
 }
 
 const FIELDS: &[&str] = &[
@@ -163,18 +214,48 @@ fn number(s: &str) -> Option<f64> {
 }
 
 /// `root.App.main = {...}` -> `context.dispatcher.stores.QuoteSummaryStore.price`, when the
-/// stores are plain JSON (the 2023 layout encrypts them; then there is nothing to take).
+/// stores are plain JSON (the 2023 layout encrypts them; then there is nothing to take). The
+/// blob is skimmed with typed structs, so the megabyte of other stores is skipped, not built.
 fn embedded_price(body: &str, symbol: &str) -> Option<Map<String, Value>> {
+    #[derive(serde::Deserialize)]
+    struct Main<'a> {
+        #[serde(borrow)]
+        context: Option<Ctx<'a>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Ctx<'a> {
+        #[serde(borrow)]
+        dispatcher: Option<Dispatcher<'a>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Dispatcher<'a> {
+        #[serde(borrow)]
+        stores: Option<&'a serde_json::value::RawValue>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Stores {
+        #[serde(rename = "QuoteSummaryStore")]
+        quote_summary: Option<QuoteSummary>,
+    }
+    #[derive(serde::Deserialize)]
+    struct QuoteSummary {
+        price: Option<Map<String, Value>>,
+    }
     let start = body.find("root.App.main")?;
     let json_start = start + body[start..].find('{')?;
-    let mut de = serde_json::Deserializer::from_str(&body[json_start..]).into_iter::<Value>();
+    let mut de = serde_json::Deserializer::from_str(&body[json_start..]).into_iter::<Main>();
     let main = de.next()?.ok()?;
-    let price = main
-        .pointer("/context/dispatcher/stores/QuoteSummaryStore/price")?
-        .as_object()?;
+    let stores = main.context?.dispatcher?.stores?.get();
+    if !stores.starts_with('{') {
+        return None;
+    }
+    let price = serde_json::from_str::<Stores>(stores)
+        .ok()?
+        .quote_summary?
+        .price?;
     let same = price
         .get("symbol")
         .and_then(Value::as_str)
         .is_none_or(|s| s.eq_ignore_ascii_case(symbol));
-    same.then(|| price.clone())
+    same.then_some(price)
 }
