@@ -5,6 +5,7 @@
 //! the producer drains for up to `drain_timeout`; whatever is left stays in the spool for the
 //! next start. Every tick scraped is counted as emitted, rejected or duplicate.
 
+use crate::alerts::{RealtimeAlerts, publish_loop};
 use crate::metrics::Metrics;
 use crate::producer::Producer;
 use crate::spool::{Spool, SpoolError};
@@ -27,6 +28,8 @@ pub struct Options {
     pub dead_letters: PathBuf,
     /// After a stop, how long the producer may keep sending the spool.
     pub drain_timeout: Duration,
+    /// Where realtime alert firings are published (`None`: logged only).
+    pub alerts: Option<(aws_sdk_sns::Client, String)>,
 }
 
 /// How a run ended.
@@ -37,6 +40,9 @@ pub struct Summary {
     pub sent: u64,
     /// Ticks still in the spool at exit (sent on the next start).
     pub spooled: u64,
+    /// Realtime alert firings, and how many reached SNS.
+    pub firings: u64,
+    pub published: u64,
 }
 
 pub async fn run(
@@ -79,6 +85,17 @@ pub async fn run(
         anyhow::bail!("the pipeline has no Yahoo source for the scraper to poll");
     }
     let validator = Validator::new(p);
+    let mut realtime = RealtimeAlerts::new(p);
+    let (alert_tx, publisher) = match (&opts.alerts, realtime.is_empty()) {
+        (Some((sns, topic)), false) => {
+            let (tx, rx) = tokio::sync::mpsc::channel(1024);
+            (
+                Some(tx),
+                Some(tokio::spawn(publish_loop(sns.clone(), topic.clone(), rx))),
+            )
+        }
+        _ => (None, None),
+    };
     let key_field = p
         .stream
         .as_ref()
@@ -126,7 +143,17 @@ pub async fn run(
             let text = t.to_json();
             let doc: serde_json::Value = serde_json::from_str(&text)?;
             match validator.validate_json(&doc) {
-                Ok(_) => {
+                Ok(record) => {
+                    for f in realtime.push(&record) {
+                        summary.firings += 1;
+                        metrics.alerts.inc();
+                        tracing::info!(alert = %f.alert, key = %f.key_text(), ts = %f.ts, message = %f.message, "alert fired");
+                        if let Some(tx) = &alert_tx
+                            && tx.send(f).await.is_err()
+                        {
+                            tracing::error!("the SNS publisher stopped; alerts are only logged");
+                        }
+                    }
                     let key = doc
                         .get(&key_field)
                         .and_then(|k| k.as_str().map(str::to_string).or(Some(k.to_string())))
@@ -159,6 +186,14 @@ pub async fn run(
         lock(&spool).push_unbounded(&held)?;
     }
     draining.store(true, Ordering::Relaxed);
+    drop(alert_tx);
+    if let Some(p) = publisher {
+        summary.published = tokio::time::timeout(opts.drain_timeout, p)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or(0);
+    }
     summary.sent = sender.await.unwrap_or(0);
     summary.spooled = lock(&spool).len();
     metrics.spooled.set(summary.spooled as i64);

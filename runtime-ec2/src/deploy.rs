@@ -62,6 +62,8 @@ Type=simple
 User=stk
 Group=stk
 Environment=AWS_REGION={region}
+# STK_ALERTS_TOPIC_ARN, written at install (the account is known only on the instance).
+EnvironmentFile=-/etc/stk/scraper.env
 ExecStart={BINARY} --pipeline {PIPELINE} --spool {STATE_DIR}/spool.redb --dead-letters {STATE_DIR}/dead-letters.jsonl --metrics {METRICS} --log-format json
 # SIGTERM drains to Kinesis for up to 20 s, then what is left stays in the spool.
 KillSignal=SIGTERM
@@ -126,7 +128,9 @@ aws s3 cp \"s3://$bucket/{bin_key}\" {BINARY}
 aws s3 cp \"s3://$bucket/{pipeline_key}\" {PIPELINE}
 chmod 0755 {BINARY}
 chmod 0644 {PIPELINE}
+echo \"STK_ALERTS_TOPIC_ARN=arn:aws:sns:{region}:$account:{topic}\" > /etc/stk/scraper.env
 ",
+        topic = p.aws_name("alerts"),
         prefix = p.aws_name("artifacts"),
         region = p.region,
         bin_key = artifacts_key(p, "stk-scraper"),

@@ -6,6 +6,7 @@
 //! Depends on the pipeline IR, the evaluator and the Yahoo client only, never on the AWS
 //! planning code, so the daemon stays small.
 
+pub mod alerts;
 pub mod daemon;
 pub mod deploy;
 pub mod metrics;

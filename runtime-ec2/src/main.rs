@@ -39,6 +39,9 @@ struct Args {
     /// After SIGTERM, keep sending the spool for at most this many seconds
     #[arg(long, default_value_t = 20)]
     drain_seconds: u64,
+    /// The alerts SNS topic for realtime alert firings (without it they are only logged)
+    #[arg(long, env = "STK_ALERTS_TOPIC_ARN")]
+    alerts_topic_arn: Option<String>,
     /// Log format
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
     log_format: String,
@@ -107,6 +110,10 @@ fn run(args: Args) -> Result<()> {
     let summary = rt.block_on(async {
         let cfg = aws_config::load_from_env().await;
         let kinesis = aws_sdk_kinesis::Client::new(&cfg);
+        let alerts = args
+            .alerts_topic_arn
+            .clone()
+            .map(|arn| (aws_sdk_sns::Client::new(&cfg), arn));
         tracing::info!(
             pipeline = %p.name, stream = %stream, metrics = %bound,
             "stk-scraper started"
@@ -117,6 +124,7 @@ fn run(args: Args) -> Result<()> {
             spool_max_bytes: args.spool_max_mib << 20,
             dead_letters: args.dead_letters.clone(),
             drain_timeout: std::time::Duration::from_secs(args.drain_seconds),
+            alerts,
         };
         daemon::run(
             &p,
@@ -132,6 +140,8 @@ fn run(args: Args) -> Result<()> {
         rejected = summary.rejected,
         sent = summary.sent,
         spooled = summary.spooled,
+        firings = summary.firings,
+        published = summary.published,
         "stk-scraper stopped"
     );
     Ok(())

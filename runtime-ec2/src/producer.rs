@@ -1,9 +1,13 @@
 //! The Kinesis producer: drains the spool with PutRecords, oldest first. A batch holds at most
-//! one Kinesis record per partition key (with `pack = N`, that record is a JSON array of up to
-//! N consecutive ticks of the key), so when Kinesis rejects some entries of a batch, what is
+//! one Kinesis record per partition key (with `pack = N`, that record holds up to N consecutive
+//! ticks of the key as JSON lines), so when Kinesis rejects some entries of a batch, what is
 //! left of each key is still its oldest: the next batch resends it first and per-key order
 //! holds without duplicating what was accepted. At most 500 records and 5 MiB per call, 1 MiB
 //! per record (Kinesis' limits). Only acknowledged entries leave the spool.
+//!
+//! A packed record is newline-delimited JSON, not a JSON array: Firehose's JSON
+//! de-aggregation, which dynamic partitioning needs, splits concatenated objects but takes an
+//! array as one record (docs/architecture.md).
 
 use crate::spool::{Entry, Spool, SpoolError};
 use aws_sdk_kinesis::primitives::Blob;
@@ -39,7 +43,7 @@ pub fn plan(entries: &[Entry], pack: usize) -> Vec<Planned<'_>> {
         match by_key.get(key) {
             Some(&i) => {
                 let p = &mut out[i];
-                let grown = p.data.len() + 1 + e.data.len();
+                let grown = p.data.len() + e.data.len() + 1;
                 if p.entries.len() >= pack
                     || grown + key.len() > MAX_RECORD_BYTES
                     || total + e.data.len() + 1 > MAX_BATCH_BYTES
@@ -48,10 +52,8 @@ pub fn plan(entries: &[Entry], pack: usize) -> Vec<Planned<'_>> {
                     closed.insert(key);
                     continue;
                 }
-                p.data.pop(); // the closing `]`
-                p.data.push(b',');
                 p.data.extend_from_slice(&e.data);
-                p.data.push(b']');
+                p.data.push(b'\n');
                 p.entries.push(e);
                 total += e.data.len() + 1;
             }
@@ -62,10 +64,9 @@ pub fn plan(entries: &[Entry], pack: usize) -> Vec<Planned<'_>> {
                     continue;
                 }
                 let data = if pack > 1 {
-                    let mut d = Vec::with_capacity(e.data.len() + 2);
-                    d.push(b'[');
+                    let mut d = Vec::with_capacity(e.data.len() + 1);
                     d.extend_from_slice(&e.data);
-                    d.push(b']');
+                    d.push(b'\n');
                     d
                 } else {
                     e.data.clone()
@@ -216,12 +217,12 @@ mod tests {
     }
 
     #[test]
-    fn packing_makes_arrays_of_consecutive_ticks_per_key() {
+    fn packing_makes_json_lines_of_consecutive_ticks_per_key() {
         let e = entries(&["A", "B", "A", "A", "B", "A"]);
         let b = plan(&e, 2);
         assert_eq!(b.len(), 2);
-        assert_eq!(b[0].data, br#"[{"n":0},{"n":2}]"#);
-        assert_eq!(b[1].data, br#"[{"n":1},{"n":4}]"#);
+        assert_eq!(b[0].data, b"{\"n\":0}\n{\"n\":2}\n");
+        assert_eq!(b[1].data, b"{\"n\":1}\n{\"n\":4}\n");
         // Key A's third and fourth ticks wait: nothing of A after a held-back tick is sent.
         let seqs: Vec<u64> = b
             .iter()

@@ -230,7 +230,20 @@ stream ticks: kinesis {
   shards = 1
   partition_key = symbol
 }
+
+alert jump {
+  when = abs(pct_change(close, 1m)) > 1%
+  per = symbol
+  cooldown = 5m
+  notify = email("ops@example.com")
+  message = "{symbol} moved {pct_change(close, 1m)} in 1m to {close}"
+}
 "#;
+
+/// SAP.DE's price at poll `i`: an eighth up each minute, and a 3% jump at the third minute.
+fn sap_price(i: usize) -> f64 {
+    241.0 + i as f64 / 8.0 + if i >= 2 { 8.0 } else { 0.0 }
+}
 
 fn chart(symbol: &str, currency: &str, ts: i64, close: f64) -> String {
     format!(
@@ -268,7 +281,7 @@ fn the_daemon_streams_exact_values_and_sigterm_leaves_the_rest_in_the_spool() {
                     "SAP.DE",
                     "EUR",
                     1795789800 + 60 * i,
-                    241.0 + i as f64 / 8.0,
+                    sap_price(i as usize),
                 ))
             })
             .collect(),
@@ -292,6 +305,14 @@ fn the_daemon_streams_exact_values_and_sigterm_leaves_the_rest_in_the_spool() {
     std::fs::write(&pipeline, serde_json::to_string(&ir).unwrap()).unwrap();
     let stream = format!("stk-test-{}", std::process::id());
     let k = rt.block_on(kinesis(&moto));
+    let sns =
+        aws_sdk_sns::Client::new(&rt.block_on(aws_config::from_env().endpoint_url(&moto).load()));
+    let topic = rt
+        .block_on(sns.create_topic().name(format!("{stream}-alerts")).send())
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_string();
 
     let metrics_port = free_port();
     let start = || {
@@ -304,7 +325,7 @@ fn the_daemon_streams_exact_values_and_sigterm_leaves_the_rest_in_the_spool() {
                 "--metrics",
                 &format!("127.0.0.1:{metrics_port}"),
             ])
-            .args(["--drain-seconds", "1"])
+            .args(["--drain-seconds", "1", "--alerts-topic-arn", &topic])
             .arg("--spool")
             .arg(dir.path().join("spool.redb"))
             .arg("--dead-letters")
@@ -320,19 +341,25 @@ fn the_daemon_streams_exact_values_and_sigterm_leaves_the_rest_in_the_spool() {
     // First run: the stream does not exist yet, so every send fails; SIGTERM must leave
     // everything scraped in the spool.
     let child = start();
-    std::thread::sleep(Duration::from_millis(5500));
-    let metrics = reqwest_like_get(metrics_port);
+    // Until SAP.DE's first three answers (the third is the jump) and OCDO.L's are taken.
+    let metrics = wait_for_metric(metrics_port, "stk_scraper_emitted_total", 4);
     sigterm(&child);
     let out = child.wait_with_output().unwrap();
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
     assert!(metrics.contains("stk_scraper_emitted_total"), "{metrics}");
     assert!(log.contains("Kinesis send failed"), "{log}");
-    let first_polls = yahoo.hits("/v8/finance/chart/SAP.DE");
-    assert!(first_polls >= 3, "{first_polls} polls");
-    assert!(
-        log.contains(&format!("spooled={}", first_polls + 1)),
-        "every SAP.DE tick and the OCDO.L one are spooled: {log}"
+    let emitted: u64 = field(&log, "emitted=");
+    assert!(emitted >= 4, "{log}");
+    assert_eq!(
+        field(&log, "spooled="),
+        emitted,
+        "everything emitted is spooled: {log}"
+    );
+    assert_eq!(
+        field(&log, "published="),
+        1,
+        "the jump was published: {log}"
     );
 
     // Second run, stream there: the spool goes first, then new ticks.
@@ -350,30 +377,33 @@ fn the_daemon_streams_exact_values_and_sigterm_leaves_the_rest_in_the_spool() {
     assert!(log.contains("spooled=0"), "{log}");
 
     let got = rt.block_on(read_all(&k, &stream));
-    let polls = yahoo.hits("/v8/finance/chart/SAP.DE");
     let sap: Vec<serde_json::Value> = got
         .iter()
         .filter(|(key, _)| key == "SAP.DE")
         .map(|(_, d)| serde_json::from_str(d).unwrap())
         .collect();
-    // The second run's poller starts without memory of the first run's last tick; each
-    // answer is new anyway, one per poll.
-    assert_eq!(
-        sap.len(),
-        polls,
-        "one record per SAP.DE poll, in order: {got:?}"
-    );
-    for (i, v) in sap.iter().enumerate() {
-        let want = 241.0 + i as f64 / 8.0;
+    // A poll in flight at SIGTERM is dropped before its answer is taken (the stand-in has
+    // served it, a real Yahoo would serve the newer price next time), so every record must be
+    // exactly one of the answers, in order, with no answer twice.
+    assert!(sap.len() >= 4, "{got:?}");
+    let mut last: Option<usize> = None;
+    for v in &sap {
+        let ts = stk_eval::value::parse_ts(v["ts"].as_str().unwrap()).unwrap();
+        let i = ((ts / 1_000_000 - 1795789800) / 60) as usize;
+        assert!(last.is_none_or(|l| i > l), "in order, once: {got:?}");
+        last = Some(i);
+        let want = sap_price(i);
         assert_eq!(v["price"].as_f64(), Some(want));
         assert_eq!(v["close"].as_f64(), Some(want));
         assert_eq!(v["volume"].as_i64(), Some(7));
         assert_eq!(v["currency"], "EUR");
-        assert_eq!(
-            v["ts"].as_str().map(stk_eval::value::parse_ts),
-            Some(Some((1795789800 + 60 * i as i64) * 1_000_000))
-        );
     }
+    let first: Vec<f64> = sap
+        .iter()
+        .take(3)
+        .map(|v| v["price"].as_f64().unwrap())
+        .collect();
+    assert_eq!(first, vec![sap_price(0), sap_price(1), sap_price(2)]);
     let ocdo: Vec<&(String, String)> = got.iter().filter(|(k, _)| k == "OCDO.L").collect();
     // The duplicate answer is not re-sent within a run; the zero price is rejected. (The
     // second run has no memory of the first: OCDO.L's repeated answer is new to it, but the
@@ -383,15 +413,69 @@ fn the_daemon_streams_exact_values_and_sigterm_leaves_the_rest_in_the_spool() {
     assert!(ocdo[0].1.contains("\"price\":1259.5"));
     let dead = std::fs::read_to_string(dir.path().join("dead.jsonl")).unwrap();
     assert!(dead.contains("\"rule\":\"positive\""), "{dead}");
+
+    // The 3% jump fired `jump` once (the cooldown holds the rest), published to the topic.
+    let port: u16 = moto.rsplit(':').next().unwrap().parse().unwrap();
+    let data: serde_json::Value =
+        serde_json::from_str(http_body(&http_get(port, "/moto-api/data.json"))).unwrap();
+    let sent: Vec<&serde_json::Value> = data["sns"]["Topic"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["arn"] == topic.as_str())
+        .flat_map(|t| t["sent_notifications"].as_array().unwrap())
+        .collect();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let message = sent[0][1].as_str().unwrap();
+    assert!(
+        message.starts_with("SAP.DE moved +3.37% in 1m to 249.25"),
+        "{message}"
+    );
+    assert_eq!(sent[0][2].as_str(), Some("[Warning] jump symbol=SAP.DE"));
 }
 
-/// GET /metrics with std only (the daemon's endpoint is plain HTTP on loopback).
-fn reqwest_like_get(port: u16) -> String {
+/// `name=N` from the daemon's final log line.
+fn field(log: &str, name: &str) -> u64 {
+    log.lines()
+        .rfind(|l| l.contains("stk-scraper stopped"))
+        .and_then(|l| l.split(name).nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {log}"))
+}
+
+/// Poll the daemon's metrics until counter `name` reaches `min` (at most 30 s).
+fn wait_for_metric(port: u16, name: &str, min: u64) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let m = std::net::TcpStream::connect(("127.0.0.1", port))
+            .ok()
+            .map(|_| http_get(port, "/metrics"))
+            .unwrap_or_default();
+        let value = m
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        if value >= min {
+            return m;
+        }
+        assert!(Instant::now() < deadline, "{name} stayed below {min}: {m}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A plain HTTP/1.0 GET on loopback (the daemon's metrics, moto's state), with std only.
+fn http_get(port: u16, path: &str) -> String {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
-        .unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
     let mut body = String::new();
     s.read_to_string(&mut body).unwrap();
     body
+}
+
+fn http_body(response: &str) -> &str {
+    response.split_once("\r\n\r\n").map_or(response, |(_, b)| b)
 }

@@ -241,6 +241,25 @@ fn embedded_price(body: &str, symbol: &str) -> Option<Map<String, Value>> {
     struct QuoteSummary {
         price: Option<Map<String, Value>>,
     }
+    // Only the React-era pages carry the store in plain JSON; without its name there is
+    // nothing to find, and the megabyte blob need not be read at all.
+    let store_at = body.find("\"QuoteSummaryStore\"")?;
+    // Fast path: the store's `price` object read on its own. It must look like a quote
+    // (a nested `price` of some other object would not), or the whole blob is read.
+    if let Some(rel) = body[store_at..].find("\"price\":{") {
+        let from = store_at + rel + "\"price\":".len();
+        let mut de =
+            serde_json::Deserializer::from_str(&body[from..]).into_iter::<Map<String, Value>>();
+        if let Some(Ok(price)) = de.next()
+            && price.contains_key("regularMarketPrice")
+        {
+            let same = price
+                .get("symbol")
+                .and_then(Value::as_str)
+                .is_none_or(|s| s.eq_ignore_ascii_case(symbol));
+            return same.then_some(price);
+        }
+    }
     let start = body.find("root.App.main")?;
     let json_start = start + body[start..].find('{')?;
     let mut de = serde_json::Deserializer::from_str(&body[json_start..]).into_iter::<Main>();
