@@ -139,14 +139,13 @@ echo \"STK_ALERTS_TOPIC_ARN=arn:aws:sns:{region}:$account:{topic}\" > /etc/stk/s
     let config = CloudConfig {
         users: vec![
             serde_yaml::Value::String("default".into()),
-            serde_yaml::to_value(serde_yaml::Mapping::from_iter([
+            serde_yaml::Value::Mapping(serde_yaml::Mapping::from_iter([
                 ("name".into(), "stk".into()),
                 ("system".into(), true.into()),
                 ("shell".into(), "/sbin/nologin".into()),
                 ("homedir".into(), STATE_DIR.into()),
                 ("no_create_home".into(), true.into()),
-            ]))
-            .unwrap_or_default(),
+            ])),
         ],
         write_files: vec![
             WriteFile {

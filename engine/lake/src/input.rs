@@ -138,6 +138,11 @@ pub fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>> {
     if dir.is_file() {
         return Ok(vec![dir.to_path_buf()]);
     }
+    files_under(dir, |p| p.extension().is_some_and(|x| x == "parquet"))
+}
+
+/// Every file below `dir` that `keep` accepts, sorted by path.
+pub fn files_under(dir: &Path, keep: impl Fn(&Path) -> bool) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -145,7 +150,7 @@ pub fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>> {
             let path = entry.map_err(|e| io(&d, e))?.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.extension().is_some_and(|x| x == "parquet") {
+            } else if keep(&path) {
                 out.push(path);
             }
         }

@@ -98,22 +98,12 @@ pub fn rebuild_lake(p: &Pipeline, dir: &Path) -> Result<RebuildSummary> {
     Ok(summary)
 }
 
-/// Raw objects (`*.json`, `*.json.gz`, Firehose's extension-less names too) below `dir`.
+/// Raw objects (`*.json`, `*.json.gz`, Firehose's extension-less names too) below `dir`:
+/// everything but the temporary files of an interrupted write.
 fn raw_objects(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).map_err(|e| io(&d, e))? {
-            let path = entry.map_err(|e| io(&d, e))?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_none_or(|x| x != "tmp") {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
+    Ok(stk_lake::input::files_under(dir, |p| {
+        p.extension().is_none_or(|x| x != "tmp")
+    })?)
 }
 
 /// Raw objects may be gzip (the raw sink's `compression = gzip`); compaction detects it per

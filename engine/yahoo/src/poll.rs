@@ -40,7 +40,7 @@ pub struct PollResult {
 pub struct Poller {
     client: Arc<YahooClient>,
     src: YahooSource,
-    last: HashMap<(String, Option<String>), (i64, String)>,
+    last: HashMap<(String, Option<String>), Tick>,
     pub counters: Arc<Counters>,
 }
 
@@ -119,18 +119,17 @@ impl Poller {
 
     fn is_new(&mut self, t: &Tick) -> bool {
         let key = (t.symbol.clone(), t.market_state.clone());
-        let json = t.to_json();
         match self.last.get(&key) {
-            Some((ts, _)) if t.ts_us < *ts => {
+            Some(prev) if t.ts_us < prev.ts_us => {
                 self.counters.stale.fetch_add(1, Ordering::Relaxed);
                 false
             }
-            Some((ts, prev)) if t.ts_us == *ts && *prev == json => {
+            Some(prev) if prev == t => {
                 self.counters.duplicates.fetch_add(1, Ordering::Relaxed);
                 false
             }
             _ => {
-                self.last.insert(key, (t.ts_us, json));
+                self.last.insert(key, t.clone());
                 true
             }
         }
