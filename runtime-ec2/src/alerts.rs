@@ -41,21 +41,6 @@ impl RealtimeAlerts {
     }
 }
 
-/// The SNS message of a firing: the rendered message, then the firing as JSON for machines.
-pub fn message(f: &Firing) -> String {
-    format!(
-        "{}\n\n{}",
-        f.message,
-        serde_json::to_string_pretty(f).unwrap_or_default()
-    )
-}
-
-/// The SNS subject (at most 100 characters, as SNS requires).
-pub fn subject(f: &Firing) -> String {
-    let s = format!("[{:?}] {} {}", f.severity, f.alert, f.key_text());
-    s.chars().take(100).collect()
-}
-
 /// Publishes firings from a channel until it closes; returns how many were published.
 pub async fn publish_loop(sns: Client, topic_arn: String, mut rx: mpsc::Receiver<Firing>) -> u64 {
     let mut published = 0;
@@ -65,8 +50,8 @@ pub async fn publish_loop(sns: Client, topic_arn: String, mut rx: mpsc::Receiver
             let r = sns
                 .publish()
                 .topic_arn(&topic_arn)
-                .subject(subject(&f))
-                .message(message(&f))
+                .subject(f.subject())
+                .message(f.body())
                 .send()
                 .await;
             match r {

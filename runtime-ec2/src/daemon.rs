@@ -296,14 +296,12 @@ fn report_counters(p: &Poller, last: &mut Reported, m: &Metrics) {
 }
 
 fn dead_letter(path: &PathBuf, source: &str, rule: &str, reason: &str, record: &serde_json::Value) {
-    let line = serde_json::json!({
-        "source": source, "rule": rule, "reason": reason, "record": record,
-    });
+    let line = stk_eval::DeadLetter::new(source, rule, reason, record.clone()).to_line();
     let written = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
-        .and_then(|mut f| writeln!(f, "{line}"));
+        .and_then(|mut f| f.write_all(line.as_bytes()));
     if let Err(e) = written {
         // The tick is still in the log, so it is not lost.
         tracing::error!(path = %path.display(), error = %e, dead_letter = %line, "cannot write the dead-letter file");

@@ -1,6 +1,25 @@
-//! The Lambda runtime: one `bootstrap` whose handler (`transform`, `compact`, `notify`) is
-//! chosen by the function's handler setting, running the shipped compiled pipeline.
+//! The Lambda runtime of an stk pipeline: one `bootstrap` binary whose handler is chosen by
+//! the function's handler setting (`_HANDLER`).
 //!
-//! Not built yet (see the README's status list and the Lambda issue). The compaction core it
-//! will call exists in `stk_lake::compact`; the alert evaluators in `stk-eval` and
-//! `stk_lake::batch`. It must not depend on the AWS planning code.
+//! - [`config`]: what a function is told at init (handler, compiled pipeline, buckets, topic),
+//!   checked once before the first event.
+//! - [`secret`]: the InfluxDB token from the secret the file names (Secrets Manager or SSM).
+//! - [`transform`]: Kinesis records -> validate -> InfluxDB, with `batchItemFailures`.
+//! - [`compact`]: a raw Firehose object -> partitioned Parquet in the lake bucket.
+//! - [`notify`]: a new lake object (+ the lookback its alerts need) -> alert firings -> SNS.
+//! - [`objects`]: S3 reads and writes shared by the handlers, and S3 event keys.
+//!
+//! The handlers are plain async functions over the `aws_lambda_events` types, so tests call
+//! them directly against local servers; `main.rs` only wires them to `lambda_runtime`.
+
+pub mod compact;
+pub mod config;
+pub mod notify;
+pub mod objects;
+pub mod secret;
+pub mod transform;
+
+pub use config::{Config, HandlerKind, InitError};
+
+/// The error type handlers return to the runtime (which reports it to Lambda).
+pub type Error = lambda_runtime::Error;

@@ -52,6 +52,11 @@ pub enum Command {
     #[command(after_help = TEST_HELP)]
     Test(TestArgs),
     /// Rebuild a local Parquet lake from its raw JSON, with the pipeline's current rules
+    /// Build the Lambda deployment packages (one reproducible zip per function)
+    #[command(
+        after_help = "Examples:\n  cargo build --profile release-small --bin bootstrap\n  stkc package pipelines/stocks.stk --out dist --bootstrap target/release-small/bootstrap\n\nWrites DIR/transform.zip, compact.zip and notify.zip (the bootstrap and the compiled pipeline; the function's handler picks the code path) and DIR/SHA256SUMS. The same inputs always give the same bytes."
+    )]
+    Package(PackageArgs),
     #[command(
         after_help = "Examples:\n  stkc rebuild-lake pipelines/demo.stk --lake lake\n\nReads LAKE/raw, writes a new LAKE/lake beside the old one and swaps it in at the end; records the current rules reject go to LAKE/errors/*.rebuild.jsonl."
     )]
@@ -322,4 +327,16 @@ pub enum Emit {
 pub enum DataFormat {
     Json,
     Yaml,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PackageArgs {
+    /// The pipeline file
+    pub file: PathBuf,
+    /// Where the zips go
+    #[arg(long, default_value = "dist")]
+    pub out: PathBuf,
+    /// The bootstrap binary (default: release-small/bootstrap, then bootstrap, beside stkc)
+    #[arg(long)]
+    pub bootstrap: Option<PathBuf>,
 }

@@ -4,6 +4,7 @@
 
 mod cli;
 mod commands;
+mod lambda_package;
 mod load;
 
 use clap::Parser;

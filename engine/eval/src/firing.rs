@@ -42,6 +42,21 @@ impl Firing {
         parts.join(",")
     }
 
+    /// The subject of a notification (SNS, mail): at most 100 characters, as SNS requires.
+    pub fn subject(&self) -> String {
+        let s = format!("[{:?}] {} {}", self.severity, self.alert, self.key_text());
+        s.chars().take(100).collect()
+    }
+
+    /// The body of a notification: the rendered message, then the firing as JSON for machines.
+    pub fn body(&self) -> String {
+        format!(
+            "{}\n\n{}",
+            self.message,
+            serde_json::to_string_pretty(self).unwrap_or_default()
+        )
+    }
+
     pub fn order_key(&self) -> (i64, String, String) {
         (
             self.ts_us,

@@ -9,6 +9,7 @@
 
 pub mod admit;
 pub mod alert;
+pub mod dead_letter;
 pub mod expr;
 pub mod fire;
 pub mod firing;
@@ -19,6 +20,7 @@ pub mod value;
 pub mod window;
 
 pub use alert::{AlertEvaluator, AlertStats};
+pub use dead_letter::DeadLetter;
 pub use firing::Firing;
 pub use record::{Record, RecordDecoder};
 pub use validate::{Rejection, Validator};

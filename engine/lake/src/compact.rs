@@ -9,7 +9,6 @@ use crate::partition;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Read;
 use stk_dsl::ir::{LakeSink, ParquetCompression, Pipeline};
@@ -24,17 +23,7 @@ pub struct LakeFile {
     pub rows: usize,
 }
 
-/// A record that did not make it into the lake, and why.
-#[derive(Debug, Clone, Serialize)]
-pub struct DeadLetter {
-    /// Where it came from (object name, line number when known).
-    pub source: String,
-    pub line: Option<usize>,
-    pub rule: String,
-    pub reason: String,
-    /// The record as received (or the text that did not parse).
-    pub record: serde_json::Value,
-}
+pub use stk_eval::DeadLetter;
 
 #[derive(Debug, Default)]
 pub struct CompactOutput {
@@ -89,13 +78,12 @@ pub fn documents(
     let mut owned = Vec::new();
     let data = if data.starts_with(&[0x1f, 0x8b]) {
         if let Err(e) = flate2::read::MultiGzDecoder::new(data).read_to_end(&mut owned) {
-            let dl = DeadLetter {
-                source: object_name.into(),
-                line: None,
-                rule: "decode".into(),
-                reason: format!("gzip: {e}"),
-                record: serde_json::Value::Null,
-            };
+            let dl = DeadLetter::new(
+                object_name,
+                "decode",
+                format!("gzip: {e}"),
+                serde_json::Value::Null,
+            );
             return (Vec::new(), vec![dl]);
         }
         &owned[..]
@@ -115,13 +103,15 @@ pub fn documents(
             }
             match serde_json::from_slice::<serde_json::Value>(line) {
                 Ok(v) => docs.push((Some(i + 1), v)),
-                Err(e) => dead.push(DeadLetter {
-                    source: object_name.into(),
-                    line: Some(i + 1),
-                    rule: "decode".into(),
-                    reason: format!("not JSON: {e}"),
-                    record: String::from_utf8_lossy(line).into_owned().into(),
-                }),
+                Err(e) => dead.push(
+                    DeadLetter::new(
+                        object_name,
+                        "decode",
+                        format!("not JSON: {e}"),
+                        String::from_utf8_lossy(line).into_owned().into(),
+                    )
+                    .at_line(Some(i + 1)),
+                ),
             }
         }
     } else {
@@ -133,13 +123,12 @@ pub fn documents(
                 Some(Ok(v)) => docs.push((None, v)),
                 Some(Err(e)) => {
                     let rest = &data[stream.byte_offset().min(data.len())..];
-                    dead.push(DeadLetter {
-                        source: object_name.into(),
-                        line: None,
-                        rule: "decode".into(),
-                        reason: format!("not JSON at byte {}: {e}", stream.byte_offset()),
-                        record: String::from_utf8_lossy(rest).into_owned().into(),
-                    });
+                    dead.push(DeadLetter::new(
+                        object_name,
+                        "decode",
+                        format!("not JSON at byte {}: {e}", stream.byte_offset()),
+                        String::from_utf8_lossy(rest).into_owned().into(),
+                    ));
                     break;
                 }
             }
@@ -168,13 +157,9 @@ pub fn compact(
                 .or_default()
                 .push(r);
         }
-        Err(Rejection { rule, reason, .. }) => dead_letters.push(DeadLetter {
-            source: object_name.into(),
-            line,
-            rule,
-            reason,
-            record: doc,
-        }),
+        Err(Rejection { rule, reason, .. }) => {
+            dead_letters.push(DeadLetter::new(object_name, rule, reason, doc).at_line(line))
+        }
     };
     for (line, doc) in docs {
         // A producer may pack several ticks into one JSON array.

@@ -180,56 +180,72 @@ pub fn for_each_lake_batch(
     dir: &Path,
     mut f: impl FnMut(RecordBatch) -> Result<()>,
 ) -> Result<usize> {
-    let target = arrow_schema(&p.schema);
     let mut seq = 0i64;
     for file in parquet_files(dir)? {
-        let hive: Vec<(String, String)> = file
+        let rel = file
             .strip_prefix(dir)
             .unwrap_or(&file)
-            .components()
-            .filter_map(|c| {
-                c.as_os_str()
-                    .to_str()?
-                    .split_once('=')
-                    .map(|(k, v)| (k.to_string(), crate::partition::unescape(v)))
-            })
-            .collect();
+            .to_string_lossy()
+            .into_owned();
         let file_handle = std::fs::File::open(&file).map_err(|e| io(&file, e))?;
-        let reader =
-            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file_handle)?
-                .build()?;
-        for batch in reader {
-            let batch = batch?;
-            let n = batch.num_rows();
-            let mut columns: Vec<ArrayRef> = Vec::new();
-            for field in target.fields() {
-                let col = match batch.column_by_name(field.name()) {
-                    Some(c) => cast(c, field.data_type())?,
-                    None => match hive.iter().find(|(k, _)| k == field.name()) {
-                        Some((_, v)) => cast(
-                            &(Arc::new(StringArray::from(vec![v.as_str(); n])) as ArrayRef),
-                            field.data_type(),
-                        )?,
-                        None => arrow::array::new_null_array(field.data_type(), n),
-                    },
-                };
-                columns.push(col);
-            }
-            columns.push(Arc::new(Int64Array::from_iter_values(seq..seq + n as i64)));
-            seq += n as i64;
-            let mut fields: Vec<Field> = target
-                .fields()
-                .iter()
-                .map(|f| f.as_ref().clone().with_nullable(true))
-                .collect();
-            fields.push(Field::new(SEQ, DataType::Int64, false));
-            f(RecordBatch::try_new(
-                Arc::new(ArrowSchema::new(fields)),
-                columns,
-            )?)?;
-        }
+        for_each_object_batch(p, &rel, file_handle, &mut seq, &mut f)?;
     }
     Ok(seq as usize)
+}
+
+/// One Parquet object of the lake (`rel_path` like `date=2026-11-27/symbol=AAPL/x.parquet`,
+/// from a file or from S3 bytes), batch by batch in the pipeline schema's columns plus
+/// `__seq` numbered on from `seq`.
+pub fn for_each_object_batch<R: parquet::file::reader::ChunkReader + 'static>(
+    p: &Pipeline,
+    rel_path: &str,
+    reader: R,
+    seq: &mut i64,
+    f: &mut impl FnMut(RecordBatch) -> Result<()>,
+) -> Result<()> {
+    let target = arrow_schema(&p.schema);
+    let hive: Vec<(String, String)> = rel_path
+        .split('/')
+        .filter_map(|c| {
+            c.split_once('=')
+                .map(|(k, v)| (k.to_string(), crate::partition::unescape(v)))
+        })
+        .collect();
+    let reader =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(reader)?.build()?;
+    for batch in reader {
+        let batch = batch?;
+        let n = batch.num_rows();
+        let mut columns: Vec<ArrayRef> = Vec::new();
+        for field in target.fields() {
+            let col = match batch.column_by_name(field.name()) {
+                Some(c) => cast(c, field.data_type())?,
+                None => match hive.iter().find(|(k, _)| k == field.name()) {
+                    Some((_, v)) => cast(
+                        &(Arc::new(StringArray::from(vec![v.as_str(); n])) as ArrayRef),
+                        field.data_type(),
+                    )?,
+                    None => arrow::array::new_null_array(field.data_type(), n),
+                },
+            };
+            columns.push(col);
+        }
+        columns.push(Arc::new(Int64Array::from_iter_values(
+            *seq..*seq + n as i64,
+        )));
+        *seq += n as i64;
+        let mut fields: Vec<Field> = target
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone().with_nullable(true))
+            .collect();
+        fields.push(Field::new(SEQ, DataType::Int64, false));
+        f(RecordBatch::try_new(
+            Arc::new(ArrowSchema::new(fields)),
+            columns,
+        )?)?;
+    }
+    Ok(())
 }
 
 /// The records of batches (for the streaming evaluator).

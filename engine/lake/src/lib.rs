@@ -8,19 +8,24 @@
 //! - [`compact`], [`partition`]: raw JSON objects into the partitioned Parquet lake.
 //! - [`input`]: reading JSONL, CSV and hive-partitioned Parquet into record batches.
 
+#[cfg(feature = "sql")]
 pub mod batch;
 pub mod compact;
 pub mod convert;
 pub mod input;
 pub mod partition;
+#[cfg(feature = "sql")]
 pub mod query;
+#[cfg(feature = "sql")]
 pub mod udwf;
 
+#[cfg(feature = "sql")]
 pub use batch::BatchEvaluator;
 
 /// Errors of the lake layer.
 #[derive(Debug, thiserror::Error)]
 pub enum LakeError {
+    #[cfg(feature = "sql")]
     #[error(transparent)]
     DataFusion(#[from] datafusion::error::DataFusionError),
     #[error(transparent)]

@@ -218,13 +218,10 @@ impl<'p> Engine<'p> {
             Line::Bad { text, reason } => {
                 if !resumed {
                     self.summary.rejected += 1;
-                    self.pending.dead.push(DeadLetter {
-                        source: self.source_id.clone(),
-                        line: line_no,
-                        rule: "decode".into(),
-                        reason,
-                        record: text.into(),
-                    });
+                    self.pending.dead.push(
+                        DeadLetter::new(&self.source_id, "decode", reason, text.into())
+                            .at_line(line_no),
+                    );
                 }
                 return None;
             }
@@ -249,13 +246,10 @@ impl<'p> Engine<'p> {
             Err(rej) => {
                 if !resumed {
                     self.summary.rejected += 1;
-                    self.pending.dead.push(DeadLetter {
-                        source: self.source_id.clone(),
-                        line: line_no,
-                        rule: rej.rule,
-                        reason: rej.reason,
-                        record: doc,
-                    });
+                    self.pending.dead.push(
+                        DeadLetter::new(&self.source_id, rej.rule, rej.reason, doc)
+                            .at_line(line_no),
+                    );
                 }
                 None
             }

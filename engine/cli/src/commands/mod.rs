@@ -8,6 +8,7 @@ pub mod demo_data;
 mod explain;
 mod fmt;
 mod init;
+mod package;
 mod query;
 mod rebuild;
 mod run;
@@ -29,6 +30,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Backtest(args) => backtest::run(&args),
         Command::Backfill(args) => backfill::run(&args),
         Command::Test(args) => test::run(&args),
+        Command::Package(args) => package::run(&args),
         Command::RebuildLake { file, lake } => rebuild::run(&file, &lake),
         Command::Explain { code } => explain::run(code.as_deref()),
         Command::DemoData { out, seed } => demo_data::run(&out, seed),

@@ -1,0 +1,101 @@
+//! The compact handler: each raw object Firehose delivers (an S3 ObjectCreated event on the
+//! raw bucket) -> partitioned Parquet in the lake bucket, named after the source object so a
+//! retry overwrites instead of duplicating (`stk_lake::compact` does the work, the same code
+//! as the local lake). Invalid rows go to `compact/<source key>.jsonl` in the errors bucket.
+//!
+//! Any failure is returned as the invocation's error, so Lambda retries the event (S3
+//! notifications are asynchronous invocations: two retries, then the on-failure destination).
+
+use crate::config::Config;
+use crate::objects::{self, ObjectError};
+use aws_config::SdkConfig;
+use aws_lambda_events::s3::S3Event;
+use stk_dsl::ir::{LakeSink, Pipeline};
+
+pub struct Compact {
+    pipeline: Pipeline,
+    lake: LakeSink,
+    s3: aws_sdk_s3::Client,
+    lake_bucket: String,
+    errors_bucket: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CompactError {
+    #[error(transparent)]
+    Object(#[from] ObjectError),
+    #[error("s3://{bucket}/{key}: {reason}")]
+    Convert {
+        bucket: String,
+        key: String,
+        reason: String,
+    },
+    #[error("an event record without a bucket or key")]
+    NoKey,
+}
+
+/// What one invocation did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CompactStats {
+    pub objects: usize,
+    pub records: usize,
+    /// Lake keys written.
+    pub files: Vec<String>,
+    pub dead_letters: usize,
+}
+
+impl Compact {
+    pub fn new(cfg: &Config, aws: &SdkConfig) -> Option<Compact> {
+        Some(Compact {
+            pipeline: cfg.pipeline.clone(),
+            lake: cfg.lake_sink()?.clone(),
+            s3: objects::s3_client(aws),
+            lake_bucket: cfg.lake_bucket.clone()?,
+            errors_bucket: cfg.errors_bucket.clone(),
+        })
+    }
+
+    pub async fn handle(&self, event: &S3Event) -> Result<CompactStats, CompactError> {
+        let mut stats = CompactStats::default();
+        for rec in &event.records {
+            let (bucket, key) = objects::bucket_and_key(rec).ok_or(CompactError::NoKey)?;
+            if key.ends_with('/') {
+                continue; // a "folder" made in the console
+            }
+            let (data, _) = objects::get(&self.s3, &bucket, &key).await?;
+            let out = stk_lake::compact::compact(&self.pipeline, &self.lake, &key, &data).map_err(
+                |e| CompactError::Convert {
+                    bucket: bucket.clone(),
+                    key: key.clone(),
+                    reason: e.to_string(),
+                },
+            )?;
+            drop(data);
+            // Dead letters first: if they cannot be written the event is retried before any
+            // lake file exists for it.
+            if let Some(errors) = &self.errors_bucket {
+                let dl_key = format!("compact/{key}.jsonl");
+                objects::put_dead_letters(&self.s3, errors, &dl_key, &out.dead_letters).await?;
+            }
+            for f in out.files {
+                objects::put(
+                    &self.s3,
+                    &self.lake_bucket,
+                    &f.path,
+                    f.bytes,
+                    "application/vnd.apache.parquet",
+                )
+                .await?;
+                stats.files.push(f.path);
+            }
+            stats.objects += 1;
+            stats.records += out.records;
+            stats.dead_letters += out.dead_letters.len();
+            tracing::info!(
+                source = %format!("s3://{bucket}/{key}"), records = out.records,
+                dead_letters = out.dead_letters.len(), "compacted"
+            );
+        }
+        Ok(stats)
+    }
+}
