@@ -291,3 +291,53 @@ fn init_writes_a_pipeline_that_checks_clean_and_runs() {
         .code(1);
     stkc().args(["init", "Bad-Name"]).assert().code(1);
 }
+
+/// `stkc package` twice gives identical zips, and the bootstrap they hold needs no glibc newer
+/// than Lambda's provided.al2023 has (2.34), checked with objdump where it is installed.
+#[test]
+fn package_is_reproducible_and_fits_provided_al2023() {
+    let stkc_bin = PathBuf::from(env!("CARGO_BIN_EXE_stkc"));
+    let bootstrap = stkc_bin.with_file_name("bootstrap");
+    if !bootstrap.is_file() {
+        eprintln!(
+            "SKIPPED: no bootstrap beside stkc; build the workspace (cargo build --workspace)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut zips = Vec::new();
+    for run in ["a", "b"] {
+        let out = dir.path().join(run);
+        stkc()
+            .args(["package", "pipelines/stocks.stk", "--out"])
+            .arg(&out)
+            .arg("--bootstrap")
+            .arg(&bootstrap)
+            .assert()
+            .success();
+        let sums = std::fs::read_to_string(out.join("SHA256SUMS")).unwrap();
+        assert_eq!(sums.lines().count(), 3, "{sums}");
+        zips.push((std::fs::read(out.join("transform.zip")).unwrap(), sums));
+    }
+    assert_eq!(zips[0], zips[1], "the same inputs give the same bytes");
+    match std::process::Command::new("objdump")
+        .arg("-T")
+        .arg(&bootstrap)
+        .output()
+    {
+        Ok(out) if out.status.success() => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            let newest = text
+                .split(|c: char| c.is_whitespace() || c == '(' || c == ')')
+                .filter_map(|w| w.strip_prefix("GLIBC_"))
+                .filter_map(|v| {
+                    let mut p = v.split('.').map(|x| x.parse::<u32>().ok());
+                    Some((p.next()??, p.next()??))
+                })
+                .max()
+                .expect("a dynamically linked bootstrap names glibc versions");
+            assert!(newest <= (2, 34), "the bootstrap needs glibc {newest:?}");
+        }
+        _ => eprintln!("note: objdump not installed; stkc package's own glibc check ran"),
+    }
+}
