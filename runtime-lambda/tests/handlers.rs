@@ -747,3 +747,108 @@ fn bootstrap_answers_each_handler_under_the_runtime_api_emulator() {
     let _ = emulator.wait();
     assert_eq!(answers.len(), 2);
 }
+
+#[tokio::test]
+async fn transform_writes_the_v1_api_of_influxdb_1_6_with_an_ssm_token() {
+    let test = "transform_writes_the_v1_api_of_influxdb_1_6_with_an_ssm_token";
+    let (Some(moto), Some(influx)) = (env("STK_MOTO_URL", test), env("STK_INFLUX1_URL", test))
+    else {
+        return;
+    };
+    let name = unique("t1");
+    let db = name.replace('-', "_");
+    let aws = aws(&moto).await;
+    aws_sdk_ssm::Client::new(&aws)
+        .put_parameter()
+        .name(format!("/{name}/influx"))
+        .value("user:pass")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .unwrap();
+    let text = PIPELINE
+        .replace("secret(\"SECRET\")", &format!("ssm(\"/{name}/influx\")"))
+        .replace("MEASUREMENT", "quote")
+        .replace(
+            "bucket = \"quotes\"",
+            &format!("bucket = \"{db}\"\n  api = v1"),
+        );
+    let checked = stk_dsl::check_source(&text, &stk_dsl::check::NoWorld);
+    let p = checked
+        .ir
+        .unwrap_or_else(|| panic!("{:?}", checked.diagnostics));
+    let mut cfg = config(HandlerKind::Transform, p);
+    cfg.errors_bucket = Some(format!("{name}-errors"));
+    cfg.influx_url = Some(influx.clone());
+    let http = reqwest::Client::new();
+    let q = |sql: String| {
+        let http = http.clone();
+        let influx = influx.clone();
+        let db = db.clone();
+        async move {
+            http.post(format!("{influx}/query"))
+                .query(&[("db", db.as_str()), ("epoch", "ns")])
+                .form(&[("q", sql.as_str())])
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    q(format!("CREATE DATABASE \"{db}\"")).await;
+    let t = Transform::new(&cfg, &aws)
+        .await
+        .expect("init reads the SSM parameter");
+    // Sub-second event times: InfluxDB 1.6 keeps nanoseconds, so they must come back exact.
+    let mut a = tick("AAPL", 1_795_789_800, 229.75);
+    a["ts"] = "2026-11-27T14:30:00.123456Z".into();
+    let b = tick("MSFT", 1_795_789_805, 410.5);
+    let event = kinesis_event(&[a.to_string().into_bytes(), b.to_string().into_bytes()]);
+    let (response, stats) = t.handle(&event).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    assert_eq!(stats.written, 2);
+    let rows = q("SELECT price, high, symbol, currency FROM quote".into()).await;
+    let values = rows["results"][0]["series"][0]["values"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{rows}"))
+        .clone();
+    let got: Vec<(i64, f64, f64, String, String)> = values
+        .iter()
+        .map(|r| {
+            (
+                r[0].as_i64().unwrap(),
+                r[1].as_f64().unwrap(),
+                r[2].as_f64().unwrap(),
+                r[3].as_str().unwrap().to_string(),
+                r[4].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let ns = |rfc: &str| {
+        chrono::DateTime::parse_from_rfc3339(rfc)
+            .unwrap()
+            .timestamp_nanos_opt()
+            .unwrap()
+    };
+    assert_eq!(
+        got,
+        vec![
+            (
+                ns("2026-11-27T14:30:00.123456Z"),
+                229.75,
+                230.75,
+                "AAPL".into(),
+                "USD".into()
+            ),
+            (
+                1_795_789_805_000_000_000,
+                410.5,
+                411.5,
+                "MSFT".into(),
+                "USD".into()
+            ),
+        ]
+    );
+}
