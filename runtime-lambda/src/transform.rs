@@ -21,8 +21,7 @@ use stk_influx::{InfluxWriter, LineEncoder, WriteError};
 use stk_lake::compact::documents;
 
 pub struct Transform {
-    validator: Validator,
-    encoder: LineEncoder,
+    decoder: Decoder,
     writer: InfluxWriter,
     s3: aws_sdk_s3::Client,
     errors_bucket: Option<String>,
@@ -62,8 +61,7 @@ impl Transform {
         let url = cfg.influx_url.as_deref().unwrap_or(&sink.url);
         let writer = InfluxWriter::new(sink, url, Some(&token))?;
         Ok(Transform {
-            validator: Validator::new(&cfg.pipeline),
-            encoder: LineEncoder::new(&cfg.pipeline.schema, sink),
+            decoder: Decoder::new(&cfg.pipeline, sink),
             writer,
             s3: objects::s3_client(aws),
             errors_bucket: cfg.errors_bucket.clone(),
@@ -87,7 +85,8 @@ impl Transform {
         // (record index, dead letter)
         let mut dead: Vec<(usize, DeadLetter)> = Vec::new();
         for (i, rec) in records.iter().enumerate() {
-            self.decode(i, rec, &mut pending, &mut dead, &mut stats);
+            self.decoder
+                .decode(i, rec, &mut pending, &mut dead, &mut stats);
         }
         // The first record that must be retried; everything from it on is reported.
         let mut first_failed = records.len();
@@ -167,6 +166,52 @@ impl Transform {
         (response, stats)
     }
 
+    async fn put_dead_letters(
+        &self,
+        key: &str,
+        dead: &[(usize, DeadLetter)],
+    ) -> Result<(), objects::ObjectError> {
+        let Some(bucket) = &self.errors_bucket else {
+            // Config::check makes sure a bucket is set when the pipeline dead-letters.
+            for (_, d) in dead {
+                tracing::error!(dead_letter = %d.to_line().trim_end(), "no errors bucket");
+            }
+            return Ok(());
+        };
+        let letters: Vec<DeadLetter> = dead.iter().map(|(_, d)| d.clone()).collect();
+        objects::put_dead_letters(&self.s3, bucket, key, &letters).await
+    }
+}
+
+/// Kinesis records to line protocol: decoding, validation, encoding (no I/O).
+pub struct Decoder {
+    validator: Validator,
+    encoder: LineEncoder,
+}
+
+impl Decoder {
+    pub fn new(p: &stk_dsl::ir::Pipeline, sink: &stk_dsl::ir::InfluxSink) -> Decoder {
+        Decoder {
+            validator: Validator::new(p),
+            encoder: LineEncoder::new(&p.schema, sink),
+        }
+    }
+
+    /// The line-protocol body of a whole event, and what happened to its ticks (the
+    /// handler's CPU work, for benchmarks).
+    pub fn encode_event(&self, event: &KinesisEvent) -> (Vec<u8>, TransformStats) {
+        let mut pending = Vec::new();
+        let mut dead = Vec::new();
+        let mut stats = TransformStats::default();
+        for (i, rec) in event.records.iter().enumerate() {
+            self.decode(i, rec, &mut pending, &mut dead, &mut stats);
+        }
+        stats.records = event.records.len();
+        stats.dead_letters = dead.len();
+        let body = pending.into_iter().flat_map(|p| p.line).collect();
+        (body, stats)
+    }
+
     fn decode(
         &self,
         i: usize,
@@ -214,22 +259,6 @@ impl Transform {
                 d => one(d),
             }
         }
-    }
-
-    async fn put_dead_letters(
-        &self,
-        key: &str,
-        dead: &[(usize, DeadLetter)],
-    ) -> Result<(), objects::ObjectError> {
-        let Some(bucket) = &self.errors_bucket else {
-            // Config::check makes sure a bucket is set when the pipeline dead-letters.
-            for (_, d) in dead {
-                tracing::error!(dead_letter = %d.to_line().trim_end(), "no errors bucket");
-            }
-            return Ok(());
-        };
-        let letters: Vec<DeadLetter> = dead.iter().map(|(_, d)| d.clone()).collect();
-        objects::put_dead_letters(&self.s3, bucket, key, &letters).await
     }
 }
 
