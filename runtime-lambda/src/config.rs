@@ -117,7 +117,18 @@ impl Config {
             what: what.into(),
             help: help.into(),
         };
-        let needs_errors = self.pipeline.validation.on_fail == OnFail::DeadLetter;
+        // transform and compact dead-letter what fails validation.
+        let needs_errors = self.pipeline.validation.on_fail == OnFail::DeadLetter
+            && self.handler != HandlerKind::Notify;
+        if needs_errors && self.errors_bucket.is_none() {
+            return Err(missing(
+                &format!(
+                    "{} (the errors bucket, for dead letters)",
+                    env::ERRORS_BUCKET
+                ),
+                "set it (`stkc apply` does)",
+            ));
+        }
         match self.handler {
             HandlerKind::Transform => {
                 self.influx_sink().ok_or_else(|| {
@@ -126,15 +137,6 @@ impl Config {
                         "add one, or do not deploy transform",
                     )
                 })?;
-                if needs_errors && self.errors_bucket.is_none() {
-                    return Err(missing(
-                        &format!(
-                            "{} (the errors bucket, for dead letters)",
-                            env::ERRORS_BUCKET
-                        ),
-                        "set it (`stkc apply` does)",
-                    ));
-                }
             }
             HandlerKind::Compact => {
                 self.lake_sink().ok_or_else(|| {
@@ -146,15 +148,6 @@ impl Config {
                 if self.lake_bucket.is_none() {
                     return Err(missing(
                         &format!("{} (the lake bucket)", env::LAKE_BUCKET),
-                        "set it (`stkc apply` does)",
-                    ));
-                }
-                if needs_errors && self.errors_bucket.is_none() {
-                    return Err(missing(
-                        &format!(
-                            "{} (the errors bucket, for dead letters)",
-                            env::ERRORS_BUCKET
-                        ),
                         "set it (`stkc apply` does)",
                     ));
                 }

@@ -15,7 +15,7 @@ use crate::objects::{self, ObjectError};
 use aws_config::SdkConfig;
 use aws_lambda_events::s3::S3Event;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use stk_dsl::ir::{Alert, Delivery, Pipeline};
+use stk_dsl::ir::{Alert, Delivery, PartitionKey, Pipeline};
 use stk_eval::firing::value_json;
 use stk_eval::{AlertEvaluator, Firing, Record, Value};
 
@@ -25,6 +25,12 @@ pub struct Notify {
     s3: aws_sdk_s3::Client,
     sns: aws_sdk_sns::Client,
     topic_arn: String,
+    /// The lake's partition keys (where earlier objects of a record's series are).
+    partition: Vec<PartitionKey>,
+    /// The event-time column.
+    ts_idx: usize,
+    /// The longest lookback of the alerts (microseconds).
+    lookback_us: i64,
     /// How long before the new object earlier objects may have been written and still hold
     /// its lookback (ms).
     window_ms: i64,
@@ -66,7 +72,7 @@ impl Notify {
             .filter(|a| a.delivery == Delivery::NearRealTime)
             .cloned()
             .collect();
-        let lookback = alerts.iter().map(|a| a.lookback_ms).max().unwrap_or(0) as i64;
+        let lookback_ms = alerts.iter().map(|a| a.lookback_ms).max().unwrap_or(0) as i64;
         let buffer_ms = cfg
             .pipeline
             .sinks
@@ -82,9 +88,15 @@ impl Notify {
             s3: objects::s3_client(aws),
             sns: aws_sdk_sns::Client::new(aws),
             topic_arn: cfg.alerts_topic_arn.clone()?,
+            partition: cfg
+                .lake_sink()
+                .map(|l| l.partition.clone())
+                .unwrap_or_default(),
+            lookback_us: lookback_ms * 1000,
+            ts_idx: stk_eval::RecordDecoder::new(&cfg.pipeline.schema).event_time(),
             // Records reach the lake one raw buffer and one compaction after their event time;
             // allow two buffers and ten minutes of slack on top of the lookback.
-            window_ms: lookback + 2 * buffer_ms + 600_000,
+            window_ms: lookback_ms + 2 * buffer_ms + 600_000,
         })
     }
 
@@ -122,11 +134,7 @@ impl Notify {
         stats: &mut NotifyStats,
     ) -> Result<Vec<Firing>, NotifyError> {
         let schema = &self.pipeline.schema;
-        let ts_idx = schema
-            .fields
-            .iter()
-            .position(|f| f.name == schema.event_time)
-            .unwrap_or(0);
+        let ts_idx = self.ts_idx;
         let ts_of = |r: &Record| match r.values[ts_idx] {
             Value::Ts(t) => t,
             _ => i64::MIN,
@@ -138,23 +146,17 @@ impl Notify {
             return Ok(Vec::new());
         };
         let max_ts = new.iter().map(ts_of).max().unwrap_or(min_ts);
-        let lookback_us =
-            self.alerts.iter().map(|a| a.lookback_ms).max().unwrap_or(0) as i64 * 1000;
+        let (lookback_us, partition) = (self.lookback_us, &self.partition);
 
         // Earlier objects of the partitions the new records and their lookback fall in.
         let mut lookback: Vec<Record> = Vec::new();
         if lookback_us > 0 {
-            let partition = self.pipeline.sinks.iter().find_map(|s| match &s.kind {
-                stk_dsl::ir::SinkKind::S3Parquet(l) => Some(l.partition.clone()),
-                _ => None,
-            });
-            let partition = partition.unwrap_or_default();
             let mut prefixes = BTreeSet::new();
             for r in &new {
-                prefixes.insert(stk_lake::partition::path(schema, &partition, r));
+                prefixes.insert(stk_lake::partition::path(schema, partition, r));
                 let mut earlier = r.clone();
                 earlier.values[ts_idx] = Value::Ts(ts_of(r).saturating_sub(lookback_us));
-                prefixes.insert(stk_lake::partition::path(schema, &partition, &earlier));
+                prefixes.insert(stk_lake::partition::path(schema, partition, &earlier));
             }
             for prefix in prefixes {
                 for (other, at) in objects::list(&self.s3, bucket, &prefix).await? {
@@ -220,13 +222,9 @@ impl Notify {
         key: &str,
         data: bytes::Bytes,
     ) -> Result<Vec<Record>, NotifyError> {
-        let schema = &self.pipeline.schema;
-        let mut out = Vec::new();
-        let mut seq = 0;
-        stk_lake::input::for_each_object_batch(&self.pipeline, key, data, &mut seq, &mut |b| {
-            for row in 0..b.num_rows() {
-                out.push(stk_lake::convert::record_at(schema, &b, row));
-            }
+        let mut batches = Vec::new();
+        stk_lake::input::for_each_object_batch(&self.pipeline, key, data, &mut 0, &mut |b| {
+            batches.push(b);
             Ok(())
         })
         .map_err(|e| NotifyError::Read {
@@ -234,7 +232,7 @@ impl Notify {
             key: key.into(),
             reason: e.to_string(),
         })?;
-        Ok(out)
+        Ok(stk_lake::input::records(&self.pipeline, &batches))
     }
 
     async fn publish(&self, f: &Firing) -> Result<(), NotifyError> {

@@ -98,12 +98,12 @@ pub async fn put_dead_letters(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     key: &str,
-    dead: &[DeadLetter],
+    dead: impl IntoIterator<Item = &DeadLetter>,
 ) -> Result<(), ObjectError> {
-    if dead.is_empty() {
+    let body: String = dead.into_iter().map(DeadLetter::to_line).collect();
+    if body.is_empty() {
         return Ok(());
     }
-    let body: String = dead.iter().map(DeadLetter::to_line).collect();
     put(s3, bucket, key, body.into_bytes(), "application/x-ndjson").await
 }
 

@@ -178,8 +178,7 @@ impl Transform {
             }
             return Ok(());
         };
-        let letters: Vec<DeadLetter> = dead.iter().map(|(_, d)| d.clone()).collect();
-        objects::put_dead_letters(&self.s3, bucket, key, &letters).await
+        objects::put_dead_letters(&self.s3, bucket, key, dead.iter().map(|(_, d)| d)).await
     }
 }
 

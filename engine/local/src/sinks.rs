@@ -107,11 +107,7 @@ impl LocalSinks {
             }
         }
         if !dead.is_empty() {
-            let mut body = String::new();
-            for d in dead {
-                body.push_str(&serde_json::to_string(d).unwrap_or_default());
-                body.push('\n');
-            }
+            let body: String = dead.iter().map(DeadLetter::to_line).collect();
             write_atomic(
                 &self.dir.join("errors").join(format!("{stem}.jsonl")),
                 body.as_bytes(),

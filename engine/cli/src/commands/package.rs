@@ -42,18 +42,18 @@ pub fn run(args: &PackageArgs) -> Result<ExitCode> {
     let package = lambda_package::build(&bootstrap, &pipeline_json)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create `{}`", args.out.display()))?;
+    let (hex, code_sha256) = (package.sha256_hex(), package.code_sha256());
     let mut sums = String::new();
     for f in FUNCTIONS {
         let name = format!("{f}.zip");
         let target = args.out.join(&name);
         std::fs::write(&target, &package.bytes)
             .with_context(|| format!("cannot write `{}`", target.display()))?;
-        sums.push_str(&format!("{}  {name}\n", package.sha256_hex()));
+        sums.push_str(&format!("{hex}  {name}\n"));
         println!(
-            "{:<40} {:>10} bytes  CodeSha256 {}",
+            "{:<40} {:>10} bytes  CodeSha256 {code_sha256}",
             target.display(),
             package.bytes.len(),
-            package.code_sha256()
         );
     }
     std::fs::write(args.out.join("SHA256SUMS"), sums)
