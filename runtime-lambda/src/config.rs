@@ -120,15 +120,6 @@ impl Config {
         // transform and compact dead-letter what fails validation.
         let needs_errors = self.pipeline.validation.on_fail == OnFail::DeadLetter
             && self.handler != HandlerKind::Notify;
-        if needs_errors && self.errors_bucket.is_none() {
-            return Err(missing(
-                &format!(
-                    "{} (the errors bucket, for dead letters)",
-                    env::ERRORS_BUCKET
-                ),
-                "set it (`stkc apply` does)",
-            ));
-        }
         match self.handler {
             HandlerKind::Transform => {
                 self.influx_sink().ok_or_else(|| {
@@ -160,6 +151,15 @@ impl Config {
                     ));
                 }
             }
+        }
+        if needs_errors && self.errors_bucket.is_none() {
+            return Err(missing(
+                &format!(
+                    "{} (the errors bucket, for dead letters)",
+                    env::ERRORS_BUCKET
+                ),
+                "set it (`stkc apply` does)",
+            ));
         }
         Ok(())
     }
