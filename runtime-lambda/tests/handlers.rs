@@ -255,11 +255,7 @@ async fn transform_writes_valid_ticks_and_dead_letters_the_rest() {
     };
     let name = unique("tv");
     let aws = aws(&moto).await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&aws)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = stk_runtime_lambda::objects::s3_client(&aws);
     let errors = format!("{name}-errors");
     bucket(&s3, &errors).await;
     aws_sdk_secretsmanager::Client::new(&aws)
@@ -345,11 +341,7 @@ async fn transform_with_influxdb_down_returns_every_record_for_retry() {
     };
     let name = unique("td");
     let aws = aws(&moto).await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&aws)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = stk_runtime_lambda::objects::s3_client(&aws);
     let errors = format!("{name}-errors");
     bucket(&s3, &errors).await;
     aws_sdk_secretsmanager::Client::new(&aws)
@@ -407,11 +399,7 @@ async fn compact_writes_partitioned_parquet_and_a_rerun_overwrites() {
     };
     let name = unique("cp");
     let aws = aws(&moto).await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&aws)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = stk_runtime_lambda::objects::s3_client(&aws);
     let (raw, lake, errors) = (
         format!("{name}-raw"),
         format!("{name}-lake"),
@@ -542,11 +530,7 @@ async fn notify_publishes_the_firings_of_the_new_object_only() {
     };
     let name = unique("nf");
     let aws = aws(&moto).await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&aws)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = stk_runtime_lambda::objects::s3_client(&aws);
     let lake_bucket = format!("{name}-lake");
     bucket(&s3, &lake_bucket).await;
     let topic = aws_sdk_sns::Client::new(&aws)
@@ -667,11 +651,7 @@ fn bootstrap_answers_each_handler_under_the_runtime_api_emulator() {
     std::fs::write(&pipeline_path, serde_json::to_string(&p).unwrap()).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let aws_cfg = rt.block_on(aws(&moto));
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&aws_cfg)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = stk_runtime_lambda::objects::s3_client(&aws_cfg);
     let name = unique("em");
     rt.block_on(bucket(&s3, &format!("{name}-lake")));
     let bootstrap = env!("CARGO_BIN_EXE_bootstrap");
