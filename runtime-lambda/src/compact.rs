@@ -10,7 +10,9 @@ use crate::config::Config;
 use crate::objects::{self, ObjectError};
 use aws_config::SdkConfig;
 use aws_lambda_events::s3::S3Event;
+use std::io::Write;
 use stk_dsl::ir::{LakeSink, Pipeline};
+use stk_lake::compact::Compaction;
 
 pub struct Compact {
     pipeline: Pipeline,
@@ -62,15 +64,29 @@ impl Compact {
             if key.ends_with('/') {
                 continue; // a "folder" made in the console
             }
-            let (data, _) = objects::get(&self.s3, &bucket, &key).await?;
-            let out = stk_lake::compact::compact(&self.pipeline, &self.lake, &key, &data).map_err(
-                |e| CompactError::Convert {
-                    bucket: bucket.clone(),
-                    key: key.clone(),
-                    reason: e.to_string(),
-                },
-            )?;
-            drop(data);
+            let convert = |reason: String| CompactError::Convert {
+                bucket: bucket.clone(),
+                key: key.clone(),
+                reason,
+            };
+            // The object streams through: only its current chunk, the partitions' column
+            // builders and the finished Parquet files are in memory, never the whole object.
+            let mut body = objects::open(&self.s3, &bucket, &key).await?;
+            let mut c = Compaction::new(&self.pipeline, &self.lake, &key)
+                .map_err(|e| convert(e.to_string()))?;
+            let mut w = c.object();
+            while let Some(chunk) = body
+                .try_next()
+                .await
+                .map_err(|e| convert(format!("reading the object: {e}")))?
+            {
+                w.write_all(&chunk).map_err(|e| convert(e.to_string()))?;
+            }
+            w.end().map_err(|e| convert(e.to_string()))?;
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let out = c
+                .finish(&stk_lake::compact::stem(&key), threads)
+                .map_err(|e| convert(e.to_string()))?;
             // Dead letters first: if they cannot be written the event is retried before any
             // lake file exists for it.
             if let Some(errors) = &self.errors_bucket {

@@ -75,6 +75,22 @@ pub async fn get(
     Ok((body.into_bytes(), modified))
 }
 
+/// The body of an object, to be read as it arrives (a compaction streams through it).
+pub async fn open(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<aws_sdk_s3::primitives::ByteStream, ObjectError> {
+    let out = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| object_error(bucket, key, e))?;
+    Ok(out.body)
+}
+
 pub async fn put(
     s3: &aws_sdk_s3::Client,
     bucket: &str,

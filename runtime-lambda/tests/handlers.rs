@@ -551,7 +551,11 @@ async fn notify_publishes_the_firings_of_the_new_object_only() {
             .iter()
             .map(|t| validator.validate_json(t).unwrap())
             .collect();
-        stk_lake::compact::parquet_bytes(&p, lake, &recs).unwrap()
+        let mut w = stk_lake::compact::LakeWriter::new(&p, lake).unwrap();
+        recs.iter().for_each(|r| w.push(r).unwrap());
+        let mut files = w.finish("x", 1).unwrap();
+        assert_eq!(files.len(), 1, "one partition");
+        files.remove(0).bytes
     };
     let base = 1_795_789_800;
     // The earlier object: a 2% jump at base+20 (its firing belongs to that object).

@@ -69,7 +69,7 @@ pub enum Command {
     },
     /// Rebuild the InfluxDB series from the Parquet lake (after an outage, or into a new server)
     #[command(
-        after_help = "Examples:\n  stkc backfill pipelines/stocks.stk --from-lake lake/lake\n  STK_SECRET_STOCKS_INFLUX_TOKEN=... stkc backfill pipelines/stocks.stk --from-lake lake/lake --influx http://127.0.0.1:8086\n\nPoints with the same series and time overwrite each other in InfluxDB, so running a backfill twice duplicates nothing."
+        after_help = "Examples:\n  stkc backfill pipelines/stocks.stk --from-lake lake/lake\n  STK_SECRET_STOCKS_INFLUX_TOKEN=... stkc backfill pipelines/stocks.stk --from-lake lake/lake --influx http://127.0.0.1:8086\n  AWS_PROFILE=prod stkc backfill pipelines/stocks.stk --from-lake s3://stocks-lake-123456789012-eu-central-1/\n\nPoints with the same series and time overwrite each other in InfluxDB, so running a backfill twice duplicates nothing."
     )]
     Backfill(BackfillArgs),
     /// Explain a diagnostic code, or list them all
@@ -247,9 +247,10 @@ pub struct TestArgs {
 pub struct BackfillArgs {
     /// The pipeline file (its InfluxDB sink says where the points go)
     pub file: PathBuf,
-    /// The Parquet lake to read: `LAKE/lake` as `stkc run --lake LAKE` writes it, or any
-    /// hive-partitioned folder of Parquet files
-    #[arg(long = "from-lake", value_name = "DIR")]
+    /// The Parquet lake to read: `LAKE/lake` as `stkc run --lake LAKE` writes it, any
+    /// hive-partitioned folder of Parquet files, or the lake in S3 as `s3://BUCKET/PREFIX`
+    /// (credentials and region from the standard AWS chain; `AWS_ENDPOINT_URL` is honoured)
+    #[arg(long = "from-lake", value_name = "DIR|s3://BUCKET/PREFIX")]
     pub from_lake: String,
     /// Write to this URL instead of the sink's (the token comes from STK_SECRET_<SECRET NAME>)
     #[arg(long, value_name = "URL")]

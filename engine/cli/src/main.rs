@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod lambda_package;
 mod load;
+mod s3_lake;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -268,3 +268,144 @@ fn a_run_without_influxdb_keeps_the_lake_and_backfill_rebuilds_influxdb_1_exactl
         }
     }
 }
+
+#[test]
+fn backfill_reads_the_lake_straight_from_s3() {
+    let test = "backfill_reads_the_lake_straight_from_s3";
+    let (Some(influx), Some(moto)) = (
+        server("STK_INFLUX1_URL", test),
+        server("STK_MOTO_URL", test),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = unique("s3fill");
+    let pipeline = stocks_variant(dir.path(), |s| {
+        s.replace(
+            "bucket = \"quotes\"",
+            &format!("bucket = \"{db}\"\n  api = v1"),
+        )
+    });
+    let replay = replay_subset(dir.path(), 1500);
+    let lake = dir.path().join("lake");
+    run_to_lake(&pipeline, &replay, &lake, "http://127.0.0.1:9");
+    let expected = lake_points(&pipeline, &lake);
+    assert!(expected.len() > 1000, "the replay has valid ticks");
+
+    // The lake as the compact Lambda leaves it in S3, under a prefix, in moto server.
+    let bucket = unique("lake").replace('_', "-").to_lowercase();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let s3 = rt.block_on(async {
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&moto)
+            .region(aws_config::Region::new("eu-central-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ))
+            .load()
+            .await;
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&conf)
+                .force_path_style(true)
+                .build(),
+        )
+    });
+    let files = stk_lake::input::parquet_files(&lake.join("lake")).unwrap();
+    rt.block_on(async {
+        s3.create_bucket()
+            .bucket(&bucket)
+            .create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuCentral1)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        for f in &files {
+            let rel = f.strip_prefix(lake.join("lake")).unwrap().to_string_lossy();
+            s3.put_object()
+                .bucket(&bucket)
+                .key(format!("prod/lake/{rel}"))
+                .body(std::fs::read(f).unwrap().into())
+                .send()
+                .await
+                .unwrap();
+        }
+        // Something else under the prefix that is not Parquet: skipped.
+        s3.put_object()
+            .bucket(&bucket)
+            .key("prod/lake/_SUCCESS")
+            .body(Vec::new().into())
+            .send()
+            .await
+            .unwrap();
+    });
+
+    let client = reqwest::blocking::Client::new();
+    client
+        .post(format!("{influx}/query"))
+        .form(&[("q", format!("CREATE DATABASE \"{db}\""))])
+        .send()
+        .unwrap();
+    let url = format!("s3://{bucket}/prod/lake/");
+    let out = Command::cargo_bin("stkc")
+        .unwrap()
+        .args(["backfill", "--influx", &influx, "--from-lake", &url])
+        .arg(&pipeline)
+        .env("STK_SECRET_STOCKS_INFLUX_TOKEN", "test-token")
+        .env("AWS_ENDPOINT_URL", &moto)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "backfill failed: {err}");
+    assert!(
+        err.contains(&format!("{} points written", expected.len())),
+        "{err}"
+    );
+    let rows: serde_json::Value = client
+        .post(format!("{influx}/query"))
+        .query(&[("db", db.as_str()), ("epoch", "ns")])
+        .form(&[("q", "SELECT close, symbol FROM quote")])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let values = rows["results"][0]["series"][0]["values"]
+        .as_array()
+        .expect("rows came back")
+        .clone();
+    assert_eq!(values.len(), expected.len(), "one point per lake row");
+    for row in &values {
+        let key = (
+            row[2].as_str().unwrap().to_string(),
+            row[0].as_i64().unwrap() / 1000,
+        );
+        assert_eq!(row[1].as_f64(), Some(expected[&key].0), "close of {key:?}");
+    }
+
+    // A prefix with nothing under it: a clear error, no writes.
+    let out = Command::cargo_bin("stkc")
+        .unwrap()
+        .args(["backfill", "--influx", &influx, "--from-lake"])
+        .arg(format!("s3://{bucket}/nothing-here"))
+        .arg(&pipeline)
+        .env("STK_SECRET_STOCKS_INFLUX_TOKEN", "test-token")
+        .env("AWS_ENDPOINT_URL", &moto)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no Parquet objects under"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -11,6 +11,7 @@ pub mod admit;
 pub mod alert;
 pub mod dead_letter;
 pub mod expr;
+pub mod fast;
 pub mod fire;
 pub mod firing;
 pub mod record;

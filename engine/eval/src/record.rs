@@ -16,7 +16,7 @@ pub struct Record {
 /// Decodes JSON objects into records for one schema. Fields not in the schema are ignored.
 #[derive(Debug, Clone)]
 pub struct RecordDecoder {
-    fields: Vec<(String, FieldType, bool, Option<regex::Regex>)>,
+    pub(crate) fields: Vec<(String, FieldType, bool, Option<regex::Regex>)>,
     event_time: usize,
 }
 

@@ -65,6 +65,26 @@ impl Validator {
         Ok(record)
     }
 
+    /// Decode and check one JSON text: the fast path for plain records, the reference path
+    /// (through `serde_json::Value`) for anything else, so rejections read the same.
+    pub fn validate_text(&self, text: &[u8]) -> Result<Record, Rejection> {
+        let record = match self.decoder.decode_fast(text) {
+            Some(r) => r,
+            None => match serde_json::from_slice::<serde_json::Value>(text) {
+                Ok(v) => self.decoder.decode_value(&v)?,
+                Err(e) => {
+                    return Err(Rejection {
+                        rule: "decode".into(),
+                        reason: format!("not JSON: {e}"),
+                        field: None,
+                    });
+                }
+            },
+        };
+        self.check(&record)?;
+        Ok(record)
+    }
+
     pub fn check(&self, record: &Record) -> Result<(), Rejection> {
         for (name, text, expr) in &self.rules {
             if let Value::Bool(false) = expr.eval(record, &[]) {

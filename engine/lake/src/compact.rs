@@ -1,18 +1,16 @@
-//! Compaction: one raw JSON object (what Firehose delivers, or what `stkc run` writes) into
-//! partitioned Parquet, the shared core of the compact Lambda and the local lake. Records are
-//! validated on the way; rejects come back as dead letters with their reason. Output names
-//! derive from the source object, so a retry overwrites instead of duplicating.
+//! Compaction: raw JSON objects (what Firehose delivers, or what `stkc run` writes) into
+//! partitioned Parquet, the shared core of the compact Lambda and the local lake. Input
+//! streams through: each object is fed in chunks (gzip detected by its magic bytes), split
+//! into lines, decoded straight into records, validated, and appended to the partitions'
+//! column builders ([`LakeWriter`]); nothing holds the whole object. Rejects come back as
+//! dead letters with their reason. Output names derive from the source object, so a retry
+//! overwrites instead of duplicating.
 
 use crate::Result;
-use crate::convert::{arrow_schema, to_batch};
-use crate::partition;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
-use std::collections::BTreeMap;
-use std::io::Read;
-use stk_dsl::ir::{LakeSink, ParquetCompression, Pipeline};
-use stk_eval::{Record, Rejection, Validator};
+pub use crate::lake_writer::{LakeWriter, writer_properties};
+use std::io::{Read, Write};
+use stk_dsl::ir::{LakeSink, Pipeline};
+use stk_eval::{Rejection, Validator};
 
 /// One Parquet file of the lake.
 #[derive(Debug)]
@@ -30,22 +28,6 @@ pub struct CompactOutput {
     pub files: Vec<LakeFile>,
     pub dead_letters: Vec<DeadLetter>,
     pub records: usize,
-}
-
-/// The Parquet writer settings for a lake sink.
-pub fn writer_properties(lake: &LakeSink) -> WriterProperties {
-    let compression = match lake.compression {
-        ParquetCompression::None => Compression::UNCOMPRESSED,
-        ParquetCompression::Snappy => Compression::SNAPPY,
-        ParquetCompression::Gzip => Compression::GZIP(Default::default()),
-        ParquetCompression::Lz4 => Compression::LZ4_RAW,
-        ParquetCompression::Zstd => Compression::ZSTD(ZstdLevel::default()),
-    };
-    WriterProperties::builder()
-        .set_compression(compression)
-        .set_dictionary_enabled(true)
-        .set_created_by("stkc".to_string())
-        .build()
 }
 
 /// The stem output files are named after: the object's last segment without extensions.
@@ -137,85 +119,293 @@ pub fn documents(
     (docs, dead)
 }
 
-/// Compact one raw object into lake files.
+/// Compact one raw object, held in memory, into lake files.
 pub fn compact(
     p: &Pipeline,
     lake: &LakeSink,
     object_name: &str,
     data: &[u8],
 ) -> Result<CompactOutput> {
-    let validator = Validator::new(p);
-    let (docs, mut dead_letters) = documents(object_name, data);
-    let mut groups: BTreeMap<String, Vec<Record>> = BTreeMap::new();
-    let mut records = 0;
-    let mut push = |line: Option<usize>, doc: serde_json::Value| match validator.validate_json(&doc)
-    {
-        Ok(r) => {
-            records += 1;
-            groups
-                .entry(partition::path(&p.schema, &lake.partition, &r))
-                .or_default()
-                .push(r);
-        }
-        Err(Rejection { rule, reason, .. }) => {
-            dead_letters.push(DeadLetter::new(object_name, rule, reason, doc).at_line(line))
-        }
-    };
-    for (line, doc) in docs {
-        // A producer may pack several ticks into one JSON array.
-        match doc {
-            serde_json::Value::Array(items) => items.into_iter().for_each(|d| push(line, d)),
-            d => push(line, d),
-        }
-    }
-    let stem = stem(object_name);
-    let files = groups
-        .into_iter()
-        .map(|(dir, recs)| {
-            Ok(LakeFile {
-                path: format!("{dir}{stem}.parquet"),
-                bytes: parquet_bytes(p, lake, &recs)?,
-                rows: recs.len(),
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(CompactOutput {
-        files,
-        dead_letters,
-        records,
-    })
+    let mut c = Compaction::new(p, lake, object_name)?;
+    c.read(data).map_err(|e| crate::LakeError::Io {
+        path: object_name.to_string(),
+        source: e,
+    })?;
+    c.finish(&stem(object_name), 1)
 }
 
-/// Records as one Parquet file.
-///
-/// Columns that are plain partition keys (`symbol` in `symbol=AAPL/`) are left out of the
-/// file, as Hive, Glue and Athena expect: their value is in the path, and a column in both
-/// places is a duplicate to Glue.
-pub fn parquet_bytes(p: &Pipeline, lake: &LakeSink, records: &[Record]) -> Result<Vec<u8>> {
-    let in_path: Vec<&str> = lake
-        .partition
-        .iter()
-        .filter(|k| k.transform == stk_dsl::ir::PartitionTransform::Identity)
-        .map(|k| k.field.as_str())
-        .collect();
-    let keep: Vec<usize> = p
-        .schema
-        .fields
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| !in_path.contains(&f.name.as_str()))
-        .map(|(i, _)| i)
-        .collect();
-    let schema = arrow_schema(&p.schema).project(&keep)?;
-    let mut buf = Vec::new();
-    let mut w = ArrowWriter::try_new(
-        &mut buf,
-        std::sync::Arc::new(schema),
-        Some(writer_properties(lake)),
-    )?;
-    for chunk in records.chunks(65_536) {
-        w.write(&to_batch(&p.schema, chunk, None)?.project(&keep)?)?;
+/// A compaction in progress: objects are fed in, lake files come out at [`Compaction::finish`].
+pub struct Compaction {
+    feed: Feed,
+}
+
+impl Compaction {
+    /// `source` names the input in dead letters (the object key, or the file).
+    pub fn new(p: &Pipeline, lake: &LakeSink, source: &str) -> Result<Self> {
+        Ok(Compaction {
+            feed: Feed {
+                validator: Validator::new(p),
+                writer: LakeWriter::new(p, lake)?,
+                source: source.to_string(),
+                carry: Vec::new(),
+                line: 0,
+                records: 0,
+                dead_letters: Vec::new(),
+                error: None,
+            },
+        })
     }
-    w.close()?;
-    Ok(buf)
+
+    /// A writer for the bytes of one object (plain or gzip); finish it with
+    /// [`ObjectWriter::end`].
+    pub fn object(&mut self) -> ObjectWriter<'_> {
+        self.feed.line = 0;
+        ObjectWriter(Sink::Sniff(&mut self.feed, Vec::new()))
+    }
+
+    /// Feed one whole object from a reader.
+    pub fn read(&mut self, mut r: impl Read) -> std::io::Result<()> {
+        let mut w = self.object();
+        std::io::copy(&mut r, &mut w)?;
+        w.end()
+    }
+
+    /// Valid records so far.
+    pub fn records(&self) -> usize {
+        self.feed.records
+    }
+
+    /// The lake files (named `<partition path><stem>.parquet`, encoded on up to `threads`
+    /// threads) and the dead letters.
+    pub fn finish(mut self, stem: &str, threads: usize) -> Result<CompactOutput> {
+        if let Some(e) = self.feed.error.take() {
+            return Err(e);
+        }
+        Ok(CompactOutput {
+            files: self.feed.writer.finish(stem, threads)?,
+            dead_letters: self.feed.dead_letters,
+            records: self.feed.records,
+        })
+    }
+}
+
+/// The bytes of one object going into a [`Compaction`]. A gzip stream that turns out to be
+/// corrupt ends the object with a dead letter saying so.
+pub struct ObjectWriter<'a>(Sink<'a>);
+
+enum Sink<'a> {
+    /// Fewer than two bytes seen: gzip or not is still open.
+    Sniff(&'a mut Feed, Vec<u8>),
+    Plain(&'a mut Feed),
+    Gz(flate2::write::MultiGzDecoder<&'a mut Feed>),
+    Done,
+}
+
+impl ObjectWriter<'_> {
+    /// The object is complete: its last line (without a newline) is taken too.
+    pub fn end(mut self) -> std::io::Result<()> {
+        match std::mem::replace(&mut self.0, Sink::Done) {
+            Sink::Sniff(feed, buf) => {
+                feed.push(&buf);
+                feed.end_object();
+            }
+            Sink::Plain(feed) => feed.end_object(),
+            Sink::Gz(mut dec) => match dec.try_finish() {
+                Ok(()) => {
+                    if let Ok(feed) = dec.finish() {
+                        feed.end_object();
+                    }
+                }
+                Err(e) => {
+                    let feed = dec.get_mut();
+                    feed.end_object();
+                    feed.gzip_failed(&e);
+                }
+            },
+            Sink::Done => {}
+        }
+        Ok(())
+    }
+}
+
+impl Write for ObjectWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Sink::Sniff(_, seen) = &mut self.0 {
+            seen.extend_from_slice(buf);
+            if seen.len() < 2 {
+                return Ok(buf.len());
+            }
+            let Sink::Sniff(feed, seen) = std::mem::replace(&mut self.0, Sink::Done) else {
+                unreachable!("matched above")
+            };
+            self.0 = if seen.starts_with(&[0x1f, 0x8b]) {
+                Sink::Gz(flate2::write::MultiGzDecoder::new(feed))
+            } else {
+                Sink::Plain(feed)
+            };
+            self.write_body(&seen)?;
+            return Ok(buf.len());
+        }
+        self.write_body(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl ObjectWriter<'_> {
+    fn write_body(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        match &mut self.0 {
+            Sink::Plain(feed) => feed.push(buf),
+            Sink::Gz(dec) => {
+                if let Err(e) = dec.write_all(buf) {
+                    let Sink::Gz(mut dec) = std::mem::replace(&mut self.0, Sink::Done) else {
+                        unreachable!("matched above")
+                    };
+                    let feed = dec.get_mut();
+                    feed.end_object();
+                    feed.gzip_failed(&e);
+                }
+            }
+            Sink::Sniff(..) | Sink::Done => {}
+        }
+        Ok(())
+    }
+}
+
+/// Lines in, records to the lake writer, rejects to dead letters.
+struct Feed {
+    validator: Validator,
+    writer: LakeWriter,
+    source: String,
+    /// The start of a line whose end has not arrived yet.
+    carry: Vec<u8>,
+    /// Lines of the current object so far.
+    line: usize,
+    records: usize,
+    dead_letters: Vec<DeadLetter>,
+    error: Option<crate::LakeError>,
+}
+
+impl Write for Feed {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.push(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Feed {
+    fn push(&mut self, mut buf: &[u8]) {
+        while let Some(nl) = buf.iter().position(|b| *b == b'\n') {
+            self.line += 1;
+            if self.carry.is_empty() {
+                self.take_line(&buf[..nl]);
+            } else {
+                let mut line = std::mem::take(&mut self.carry);
+                line.extend_from_slice(&buf[..nl]);
+                self.take_line(&line);
+                line.clear();
+                self.carry = line;
+            }
+            buf = &buf[nl + 1..];
+        }
+        self.carry.extend_from_slice(buf);
+    }
+
+    fn end_object(&mut self) {
+        if !self.carry.is_empty() {
+            self.line += 1;
+            let line = std::mem::take(&mut self.carry);
+            self.take_line(&line);
+        }
+    }
+
+    fn gzip_failed(&mut self, e: &std::io::Error) {
+        self.dead_letters.push(DeadLetter::new(
+            &self.source,
+            "decode",
+            format!(
+                "gzip: {e}; the rest of the object after line {} is not read",
+                self.line
+            ),
+            serde_json::Value::Null,
+        ));
+    }
+
+    fn take_line(&mut self, text: &[u8]) {
+        if text.iter().all(u8::is_ascii_whitespace) {
+            return;
+        }
+        let line = Some(self.line);
+        match self.validator.validate_text(text) {
+            Ok(r) => self.accept(&r),
+            Err(rej) if rej.rule == "decode" => self.concatenated(text, line),
+            Err(rej) => match serde_json::from_slice::<serde_json::Value>(text) {
+                // A producer may pack several ticks into one JSON array.
+                Ok(serde_json::Value::Array(items)) => {
+                    items.into_iter().for_each(|d| self.document(d, line))
+                }
+                Ok(doc) => self.reject(rej, doc, line),
+                Err(_) => self.reject(rej, text_value(text), line),
+            },
+        }
+    }
+
+    /// A line that is not one JSON document: several written back to back (Firehose without
+    /// a newline delimiter), or not JSON (a dead letter, with what could be read before it).
+    fn concatenated(&mut self, text: &[u8], line: Option<usize>) {
+        let mut stream =
+            serde_json::Deserializer::from_slice(text).into_iter::<serde_json::Value>();
+        loop {
+            match stream.next() {
+                None => break,
+                Some(Ok(serde_json::Value::Array(items))) => {
+                    items.into_iter().for_each(|d| self.document(d, line))
+                }
+                Some(Ok(doc)) => self.document(doc, line),
+                Some(Err(e)) => {
+                    let at = stream.byte_offset().min(text.len());
+                    let what = if at == 0 {
+                        format!("not JSON: {e}")
+                    } else {
+                        format!("not JSON at byte {at}: {e}")
+                    };
+                    self.dead_letters.push(
+                        DeadLetter::new(&self.source, "decode", what, text_value(&text[at..]))
+                            .at_line(line),
+                    );
+                    break;
+                }
+            }
+        }
+    }
+
+    fn document(&mut self, doc: serde_json::Value, line: Option<usize>) {
+        match self.validator.validate_json(&doc) {
+            Ok(r) => self.accept(&r),
+            Err(rej) => self.reject(rej, doc, line),
+        }
+    }
+
+    fn accept(&mut self, r: &stk_eval::Record) {
+        self.records += 1;
+        if let Err(e) = self.writer.push(r) {
+            self.error.get_or_insert(e);
+        }
+    }
+
+    fn reject(&mut self, rej: Rejection, doc: serde_json::Value, line: Option<usize>) {
+        self.dead_letters
+            .push(DeadLetter::new(&self.source, rej.rule, rej.reason, doc).at_line(line));
+    }
+}
+
+fn text_value(text: &[u8]) -> serde_json::Value {
+    String::from_utf8_lossy(text).into_owned().into()
 }

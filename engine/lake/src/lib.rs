@@ -5,7 +5,8 @@
 //!   `stk_avg`, ..., and the `stk_admit` / `stk_fire` state machines). They run the same
 //!   state machines as the streaming evaluator (`stk_eval::window`, `admit`, `fire`).
 //! - [`batch`]: an alert compiled to a DataFusion plan over record batches.
-//! - [`compact`], [`partition`]: raw JSON objects into the partitioned Parquet lake.
+//! - [`compact`], [`lake_writer`], [`partition`]: raw JSON objects into the partitioned
+//!   Parquet lake.
 //! - [`input`]: reading JSONL, CSV and hive-partitioned Parquet into record batches.
 
 #[cfg(feature = "sql")]
@@ -13,6 +14,7 @@ pub mod batch;
 pub mod compact;
 pub mod convert;
 pub mod input;
+pub mod lake_writer;
 pub mod partition;
 #[cfg(feature = "sql")]
 pub mod query;

@@ -1,31 +1,98 @@
 //! Hive-style partition paths (`date=2026-11-27/symbol=AAPL/`) from a sink's partition keys:
 //! the same layout Firehose's dynamic partitioning writes, so local and AWS lakes match.
+//!
+//! [`Partitioner`] is the hot-path form: a record's partition as a small hashable key
+//! (a day number, an hour, a shared string), with the path text built once per partition.
 
+use std::sync::Arc;
 use stk_dsl::ir::{PartitionKey, PartitionTransform, Schema};
 use stk_eval::value::ts_to_rfc3339;
 use stk_eval::{Record, Value};
 
+const DAY_US: i64 = 86_400_000_000;
+const HOUR_US: i64 = 3_600_000_000;
+
+/// One segment of a partition key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Part {
+    /// Days since the epoch (UTC).
+    Day(i64),
+    /// Hour of the day (UTC).
+    Hour(i64),
+    Str(Arc<str>),
+    Int(i64),
+    Bool(bool),
+    Null,
+}
+
+/// A record's partition: one part per key of the sink.
+pub type PartKey = Vec<Part>;
+
+/// A sink's partition keys resolved against the schema once.
+#[derive(Debug, Clone)]
+pub struct Partitioner {
+    keys: Vec<(String, Option<usize>, PartitionTransform)>,
+}
+
+impl Partitioner {
+    pub fn new(schema: &Schema, keys: &[PartitionKey]) -> Self {
+        Partitioner {
+            keys: keys
+                .iter()
+                .map(|k| {
+                    let idx = schema.fields.iter().position(|f| f.name == k.field);
+                    (k.name.clone(), idx, k.transform)
+                })
+                .collect(),
+        }
+    }
+
+    /// The partition of a record.
+    pub fn key(&self, r: &Record) -> PartKey {
+        self.keys
+            .iter()
+            .map(|(_, idx, transform)| {
+                let v = idx.map_or(&Value::Null, |i| &r.values[i]);
+                match (transform, v) {
+                    (PartitionTransform::Date, Value::Ts(t)) => Part::Day(t.div_euclid(DAY_US)),
+                    (PartitionTransform::Hour, Value::Ts(t)) => {
+                        Part::Hour(t.rem_euclid(DAY_US) / HOUR_US)
+                    }
+                    (_, Value::Str(s)) => Part::Str(s.clone()),
+                    (_, Value::Int(i)) => Part::Int(*i),
+                    (_, Value::Bool(b)) => Part::Bool(*b),
+                    _ => Part::Null,
+                }
+            })
+            .collect()
+    }
+
+    /// The path of a partition (ends with `/`, empty when there are no keys).
+    pub fn path(&self, key: &[Part]) -> String {
+        let mut out = String::new();
+        for ((name, ..), part) in self.keys.iter().zip(key) {
+            let text = match part {
+                Part::Day(d) => ts_to_rfc3339(d * DAY_US)[..10].to_string(),
+                Part::Hour(h) => format!("{h:02}"),
+                Part::Str(s) => escape(s),
+                Part::Int(i) => i.to_string(),
+                Part::Bool(b) => b.to_string(),
+                // The checker only allows required partition fields; keep any gap visible.
+                Part::Null => "__null__".to_string(),
+            };
+            out.push_str(name);
+            out.push('=');
+            out.push_str(&text);
+            out.push('/');
+        }
+        out
+    }
+}
+
 /// The partition path of a record (ends with `/`, empty when there are no keys).
 pub fn path(schema: &Schema, keys: &[PartitionKey], r: &Record) -> String {
-    let mut out = String::new();
-    for k in keys {
-        let idx = schema.fields.iter().position(|f| f.name == k.field);
-        let v = idx.map_or(&Value::Null, |i| &r.values[i]);
-        let text = match (k.transform, v) {
-            (PartitionTransform::Date, Value::Ts(t)) => ts_to_rfc3339(*t)[..10].to_string(),
-            (PartitionTransform::Hour, Value::Ts(t)) => ts_to_rfc3339(*t)[11..13].to_string(),
-            (_, Value::Str(s)) => escape(s),
-            (_, Value::Int(i)) => i.to_string(),
-            (_, Value::Bool(b)) => b.to_string(),
-            // The checker only allows required partition fields; keep any gap visible.
-            _ => "__null__".to_string(),
-        };
-        out.push_str(&k.name);
-        out.push('=');
-        out.push_str(&text);
-        out.push('/');
-    }
-    out
+    let p = Partitioner::new(schema, keys);
+    p.path(&p.key(r))
 }
 
 /// Path-safe value: `/`, `=`, `%` and control characters percent-encoded (as Hive does).
@@ -71,7 +138,6 @@ pub fn unescape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
     use stk_dsl::ir::{Field, FieldType};
 
     #[test]
@@ -129,6 +195,14 @@ mod tests {
         assert_eq!(
             path(&schema, &keys, &r),
             "date=2025-11-27/hour=14/symbol=EURUSD%3DX/"
+        );
+        // Before the epoch, days and hours still count from midnight UTC.
+        let early = Record {
+            values: vec![Value::Str(Arc::from("A")), Value::Ts(-1)],
+        };
+        assert_eq!(
+            path(&schema, &keys, &early),
+            "date=1969-12-31/hour=23/symbol=A/"
         );
     }
 }

@@ -114,14 +114,33 @@ impl LocalInflux {
     pub fn backfill(&self, p: &Pipeline, dir: &Path) -> Result<InfluxStats> {
         let mut stats = InfluxStats::default();
         let outcome = stk_lake::input::for_each_lake_batch(p, dir, |batch| {
-            let records: Vec<Record> = (0..batch.num_rows())
-                .map(|row| stk_lake::convert::record_at(&p.schema, &batch, row))
-                .collect();
-            self.write(&records, &mut stats)
-                .map_err(|e| stk_lake::LakeError::Sink(e.to_string()))
+            self.write_batch(p, &batch, &mut stats)
         });
+        self.backfill_outcome(outcome.map(|_| ()), stats)
+    }
+
+    /// Write the records of one batch of the lake (a backfill's step).
+    pub fn write_batch(
+        &self,
+        p: &Pipeline,
+        batch: &arrow::record_batch::RecordBatch,
+        stats: &mut InfluxStats,
+    ) -> stk_lake::Result<()> {
+        let records: Vec<Record> = (0..batch.num_rows())
+            .map(|row| stk_lake::convert::record_at(&p.schema, batch, row))
+            .collect();
+        self.write(&records, stats)
+            .map_err(|e| stk_lake::LakeError::Sink(e.to_string()))
+    }
+
+    /// A backfill's result, with what to do when the server failed part-way.
+    pub fn backfill_outcome(
+        &self,
+        outcome: stk_lake::Result<()>,
+        stats: InfluxStats,
+    ) -> Result<InfluxStats> {
         match outcome {
-            Ok(_) => Ok(stats),
+            Ok(()) => Ok(stats),
             Err(stk_lake::LakeError::Sink(e)) => Err(LocalError::Config(format!(
                 "{e}\n{} points were written before that; run the backfill again when InfluxDB \
                  is available (a point with the same series and time overwrites, so nothing is \

@@ -47,15 +47,7 @@ pub(crate) fn run_live(
         }
         for t in polled.ticks {
             e.summary.read += 1;
-            let text = t.to_json();
-            let line = match serde_json::from_str(&text) {
-                Ok(value) => Line::Json { value, text },
-                Err(err) => Line::Bad {
-                    text,
-                    reason: format!("not JSON: {err}"),
-                },
-            };
-            e.ingest(None, line, false, obs);
+            e.ingest(None, Line::Text(t.to_json()), false, obs);
         }
         if e.buffer_full(opts) || e.last_flush.elapsed() >= e.buffer_interval() {
             e.flush(0, obs)?;

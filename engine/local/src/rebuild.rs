@@ -52,16 +52,16 @@ pub fn rebuild_lake(p: &Pipeline, dir: &Path) -> Result<RebuildSummary> {
     }
     let mut summary = RebuildSummary::default();
     for (name, files) in &groups {
-        let mut data = Vec::new();
+        // One compaction per flush name: the flush's partitions together make its lake files.
+        let mut c = stk_lake::compact::Compaction::new(p, lake, name)?;
         for f in files {
-            let bytes = std::fs::read(f).map_err(|e| io(f, e))?;
-            data.extend_from_slice(&maybe_gunzip(&bytes, f)?);
-            if !data.ends_with(b"\n") {
-                data.push(b'\n');
-            }
+            let file = std::fs::File::open(f).map_err(|e| io(f, e))?;
+            c.read(std::io::BufReader::new(file))
+                .map_err(|e| io(f, e))?;
             summary.raw_objects += 1;
         }
-        let out = stk_lake::compact::compact(p, lake, name, &data)?;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let out = c.finish(&stk_lake::compact::stem(name), threads)?;
         summary.records += out.records;
         for file in &out.files {
             write_atomic(&building.join(&file.path), &file.bytes)?;
@@ -104,18 +104,4 @@ fn raw_objects(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(stk_lake::input::files_under(dir, |p| {
         p.extension().is_none_or(|x| x != "tmp")
     })?)
-}
-
-/// Raw objects may be gzip (the raw sink's `compression = gzip`); compaction detects it per
-/// object, so decompress before objects are joined.
-fn maybe_gunzip(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
-    if !bytes.starts_with(&[0x1f, 0x8b]) {
-        return Ok(bytes.to_vec());
-    }
-    use std::io::Read;
-    let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(bytes)
-        .read_to_end(&mut out)
-        .map_err(|e| io(path, e))?;
-    Ok(out)
 }

@@ -5,7 +5,7 @@
 use crate::checkpoint::{self, Checkpoint};
 use crate::influx::{InfluxStats, LocalInflux};
 use crate::replay::{self, Line};
-use crate::sinks::{Flushed, LocalSinks};
+use crate::sinks::{Batch, Flushed, LocalSinks};
 use crate::{LocalError, Result};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -88,7 +88,7 @@ fn run_replay(
     obs: &mut dyn Observer,
 ) -> Result<RunSummary> {
     let speed = opts.speed.unwrap_or(file_speed);
-    let lines = replay::read(path, format, &p.schema)?;
+    let lines = replay::open(path, format, &p.schema)?;
     let source_id = path
         .canonicalize()
         .unwrap_or(path.to_path_buf())
@@ -99,7 +99,8 @@ fn run_replay(
     let mut first_ts: Option<(i64, Instant)> = None;
     // The absolute index of the next line to process: what the checkpoint records.
     let mut position = skip;
-    for (i, line) in lines.into_iter().enumerate() {
+    for (i, line) in lines.enumerate() {
+        let line = line?;
         let i = i as u64;
         let resumed = i < skip;
         if !resumed {
@@ -130,7 +131,7 @@ pub(crate) struct Engine<'p> {
     pub(crate) validator: Validator,
     alerts: Vec<AlertEvaluator>,
     notifier: Notifier,
-    pending: Pending,
+    pending: Batch,
     firings: Vec<Firing>,
     out: Outputs,
     pub(crate) ck: Checkpoint,
@@ -140,6 +141,8 @@ pub(crate) struct Engine<'p> {
     start: Instant,
     last_progress: Instant,
     pub(crate) last_flush: Instant,
+    /// A sink error met while taking a record, reported at the next flush.
+    failed: Option<LocalError>,
 }
 
 impl<'p> Engine<'p> {
@@ -174,7 +177,7 @@ impl<'p> Engine<'p> {
                 .map(|a| AlertEvaluator::new(a, &p.schema))
                 .collect(),
             notifier: Notifier::new(p, opts.smtp.as_deref().or(p.smtp.as_deref()))?,
-            pending: Pending::default(),
+            pending: out.sinks.batch(p, out.influx.is_some())?,
             firings: Vec::new(),
             out,
             summary: RunSummary {
@@ -187,6 +190,7 @@ impl<'p> Engine<'p> {
             start: Instant::now(),
             last_progress: Instant::now(),
             last_flush: Instant::now(),
+            failed: None,
         })
     }
 
@@ -205,15 +209,14 @@ impl<'p> Engine<'p> {
         resumed: bool,
         obs: &mut dyn Observer,
     ) -> Option<Value> {
-        let (doc, text) = match line {
-            Line::Json { value: v, text } => {
-                if !self.recent.insert(&text) {
-                    if !resumed {
-                        self.summary.duplicates += 1;
-                    }
-                    return None;
-                }
-                (v, text)
+        let (text, decoded) = match line {
+            Line::Text(text) => {
+                let decoded = self.validator.validate_text(text.as_bytes());
+                (text, decoded)
+            }
+            Line::Json { value, text } => {
+                let decoded = self.validator.validate_json(&value);
+                (text, decoded)
             }
             Line::Bad { text, reason } => {
                 if !resumed {
@@ -226,26 +229,44 @@ impl<'p> Engine<'p> {
                 return None;
             }
         };
-        match self.validator.validate_json(&doc) {
+        if !self.recent.insert(&text) {
+            if !resumed {
+                self.summary.duplicates += 1;
+            }
+            return None;
+        }
+        match decoded {
             Ok(record) => {
-                for a in &mut self.alerts {
-                    a.push(record.clone(), &mut self.firings);
-                }
+                let ts = record.values[self.validator.decoder.event_time()].clone();
                 if resumed {
+                    for a in &mut self.alerts {
+                        a.push(record.clone(), &mut self.firings);
+                    }
                     self.firings.clear();
                     return None;
                 }
+                if let Err(e) = self
+                    .pending
+                    .push(self.out.sinks.raw_partitioner(), &record, &text)
+                {
+                    self.failed.get_or_insert(e);
+                }
+                for a in &mut self.alerts {
+                    a.push(record.clone(), &mut self.firings);
+                }
                 self.notifier
                     .report(&mut self.firings, &mut self.summary, obs);
-                let ts = record.values[self.validator.decoder.event_time()].clone();
                 self.summary.valid += 1;
-                self.pending.bytes += text.len() as u64 + 1;
-                self.pending.records.push((record, text));
                 Some(ts)
             }
             Err(rej) => {
                 if !resumed {
                     self.summary.rejected += 1;
+                    let doc = if rej.rule == "decode" {
+                        serde_json::Value::String(text)
+                    } else {
+                        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+                    };
                     self.pending.dead.push(
                         DeadLetter::new(&self.source_id, rej.rule, rej.reason, doc)
                             .at_line(line_no),
@@ -258,7 +279,7 @@ impl<'p> Engine<'p> {
 
     /// Enough pending for a flush (by count, or by the raw sink's size hint)?
     pub(crate) fn buffer_full(&self, opts: &RunOptions) -> bool {
-        self.pending.records.len() >= opts.flush_records
+        self.pending.len >= opts.flush_records
             || self.pending.bytes >= self.out.sinks.buffer_bytes()
     }
 
@@ -269,8 +290,12 @@ impl<'p> Engine<'p> {
 
     pub(crate) fn flush(&mut self, position: u64, obs: &mut dyn Observer) -> Result<()> {
         self.last_flush = Instant::now();
-        self.pending.flush(
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
+        flush(
             self.p,
+            &mut self.pending,
             &mut self.out,
             &mut self.ck,
             position,
@@ -301,52 +326,41 @@ impl<'p> Engine<'p> {
     }
 }
 
-/// What has been read but not yet written: valid records with their JSON text, and dead
-/// letters.
-#[derive(Default)]
-struct Pending {
-    records: Vec<(stk_eval::Record, String)>,
-    dead: Vec<DeadLetter>,
-    bytes: u64,
-}
-
-impl Pending {
-    /// Write everything pending as flush `ck.seq`, then checkpoint `offset`.
-    fn flush(
-        &mut self,
-        p: &Pipeline,
-        out: &mut Outputs,
-        ck: &mut Checkpoint,
-        offset: u64,
-        summary: &mut RunSummary,
-        obs: &mut dyn Observer,
-    ) -> Result<()> {
-        if !(self.records.is_empty() && self.dead.is_empty()) {
-            let f = out.sinks.flush(p, ck.seq, &self.records, &self.dead)?;
-            if let Some(influx) = &out.influx {
-                let records = self.records.iter().map(|(r, _)| r);
-                if let Err(e) = influx.write(records, &mut summary.influx) {
-                    obs.warn(&format!(
-                        "{e}\nthe run goes on without sink `{}`; every record is in the lake, and \
-                         `stkc backfill FILE --from-lake {}` writes them when it is back",
-                        influx.sink_name(),
-                        out.dir.join("lake").display()
-                    ));
-                    out.influx = None;
-                }
+/// Write everything pending as flush `ck.seq`, then checkpoint `offset`.
+fn flush(
+    p: &Pipeline,
+    pending: &mut Batch,
+    out: &mut Outputs,
+    ck: &mut Checkpoint,
+    offset: u64,
+    summary: &mut RunSummary,
+    obs: &mut dyn Observer,
+) -> Result<()> {
+    if !pending.is_empty() {
+        let f = out.sinks.flush(p, ck.seq, pending)?;
+        if let (Some(influx), Some(records)) = (&out.influx, &pending.records) {
+            if let Err(e) = influx.write(records, &mut summary.influx) {
+                obs.warn(&format!(
+                    "{e}\nthe run goes on without sink `{}`; every record is in the lake, and \
+                     `stkc backfill FILE --from-lake {}` writes them when it is back",
+                    influx.sink_name(),
+                    out.dir.join("lake").display()
+                ));
+                out.influx = None;
             }
-            summary.flushed.raw_objects += f.raw_objects;
-            summary.flushed.lake_files += f.lake_files;
-            summary.flushed.dead_letters += f.dead_letters;
-            summary.flushed.bytes += f.bytes;
-            *self = Pending::default();
-            ck.seq += 1;
-        } else if offset <= ck.offset {
-            return Ok(());
         }
-        ck.offset = offset;
-        checkpoint::save(&out.dir, ck)
+        summary.flushed.raw_objects += f.raw_objects;
+        summary.flushed.lake_files += f.lake_files;
+        summary.flushed.dead_letters += f.dead_letters;
+        summary.flushed.bytes += f.bytes;
+        summary.flushed.lake_bytes += f.lake_bytes;
+        *pending = out.sinks.batch(p, out.influx.is_some())?;
+        ck.seq += 1;
+    } else if offset <= ck.offset {
+        return Ok(());
     }
+    ck.offset = offset;
+    checkpoint::save(&out.dir, ck)
 }
 
 /// Where flushed records go: the files of the lake directory, and InfluxDB while it answers.

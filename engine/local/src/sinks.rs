@@ -3,12 +3,12 @@
 //! written to a temporary name and renamed, so an interrupted flush leaves nothing partial.
 
 use crate::{Result, io};
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 use std::path::{Path, PathBuf};
 use stk_dsl::ir::{LakeSink, Pipeline, RawSink, SinkKind};
 use stk_eval::Record;
-use stk_lake::compact::{DeadLetter, parquet_bytes};
-use stk_lake::partition;
+use stk_lake::compact::{DeadLetter, LakeWriter};
+use stk_lake::partition::{PartKey, Partitioner};
 
 /// What one flush wrote.
 #[derive(Debug, Default, Clone, Copy)]
@@ -16,19 +16,62 @@ pub struct Flushed {
     pub raw_objects: usize,
     pub lake_files: usize,
     pub dead_letters: usize,
+    /// Bytes written, raw and lake.
     pub bytes: u64,
+    /// Bytes of Parquet written.
+    pub lake_bytes: u64,
 }
 
 pub struct LocalSinks {
     dir: PathBuf,
-    raw: Option<RawSink>,
+    raw: Option<(RawSink, Partitioner)>,
     lake: Option<LakeSink>,
+    /// Threads that encode the lake's partitions at a flush.
+    threads: usize,
+}
+
+/// Everything waiting for the next flush, already laid out as the sinks write it: raw JSON
+/// lines per raw partition, the lake's column builders, dead letters, and (for InfluxDB)
+/// the records themselves.
+pub struct Batch {
+    raw: FxHashMap<PartKey, Vec<u8>>,
+    lake: Option<LakeWriter>,
+    pub records: Option<Vec<Record>>,
+    pub dead: Vec<DeadLetter>,
+    /// Valid records in the batch.
+    pub len: usize,
+    /// Raw JSON bytes in the batch (what Firehose's size hint counts).
+    pub bytes: u64,
+}
+
+impl Batch {
+    /// Add one valid record with its JSON text.
+    pub fn push(&mut self, raw: Option<&Partitioner>, r: &Record, text: &str) -> Result<()> {
+        if let Some(partitioner) = raw {
+            let body = self.raw.entry(partitioner.key(r)).or_default();
+            body.extend_from_slice(text.as_bytes());
+            body.push(b'\n');
+        }
+        if let Some(lake) = &mut self.lake {
+            lake.push(r)?;
+        }
+        if let Some(records) = &mut self.records {
+            records.push(r.clone());
+        }
+        self.len += 1;
+        self.bytes += text.len() as u64 + 1;
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0 && self.dead.is_empty()
+    }
 }
 
 impl LocalSinks {
     pub fn new(p: &Pipeline, dir: &Path) -> Self {
         let raw = p.sinks.iter().find_map(|s| match &s.kind {
-            SinkKind::S3Json(r) => Some(r.clone()),
+            SinkKind::S3Json(r) => Some((r.clone(), Partitioner::new(&p.schema, &r.partition))),
             _ => None,
         });
         let lake = p.sinks.iter().find_map(|s| match &s.kind {
@@ -39,38 +82,53 @@ impl LocalSinks {
             dir: dir.to_path_buf(),
             raw,
             lake,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
+    }
+
+    /// An empty batch for these sinks (`keep_records` when another sink needs the records).
+    pub fn batch(&self, p: &Pipeline, keep_records: bool) -> Result<Batch> {
+        Ok(Batch {
+            raw: FxHashMap::default(),
+            lake: self
+                .lake
+                .as_ref()
+                .map(|l| LakeWriter::new(p, l))
+                .transpose()?,
+            records: keep_records.then(Vec::new),
+            dead: Vec::new(),
+            len: 0,
+            bytes: 0,
+        })
+    }
+
+    /// The raw sink's partitioning, for [`Batch::push`].
+    pub fn raw_partitioner(&self) -> Option<&Partitioner> {
+        self.raw.as_ref().map(|(_, p)| p)
     }
 
     /// How long the raw sink buffers before delivering (Firehose's time hint), in seconds.
     pub fn buffer_interval_s(&self) -> u32 {
-        self.raw.as_ref().map_or(60, |r| r.buffer_interval_s)
+        self.raw.as_ref().map_or(60, |(r, _)| r.buffer_interval_s)
     }
 
     /// How many bytes of raw JSON the raw sink buffers before delivering (Firehose's size hint).
     pub fn buffer_bytes(&self) -> u64 {
-        self.raw.as_ref().map_or(64 << 20, |r| r.buffer_size_bytes)
+        self.raw
+            .as_ref()
+            .map_or(64 << 20, |(r, _)| r.buffer_size_bytes)
     }
 
-    /// Write one flush: `records` (with their JSON text) and `dead` letters, named by `seq`.
-    pub fn flush(
-        &self,
-        p: &Pipeline,
-        seq: u64,
-        records: &[(Record, String)],
-        dead: &[DeadLetter],
-    ) -> Result<Flushed> {
+    /// Write one flush, named by `seq`.
+    pub fn flush(&self, p: &Pipeline, seq: u64, batch: &mut Batch) -> Result<Flushed> {
         let mut out = Flushed::default();
         let stem = format!("{}-raw-{seq:08}", p.name);
-        if let Some(raw) = &self.raw {
-            let mut groups: BTreeMap<String, String> = BTreeMap::new();
-            for (r, text) in records {
-                let g = groups
-                    .entry(partition::path(&p.schema, &raw.partition, r))
-                    .or_default();
-                g.push_str(text);
-                g.push('\n');
-            }
+        if let Some((_, partitioner)) = &self.raw {
+            let mut groups: Vec<(String, Vec<u8>)> = std::mem::take(&mut batch.raw)
+                .into_iter()
+                .map(|(k, body)| (partitioner.path(&k), body))
+                .collect();
+            groups.sort_by(|a, b| a.0.cmp(&b.0));
             for (part, body) in groups {
                 out.bytes += body.len() as u64;
                 write_atomic(
@@ -79,40 +137,26 @@ impl LocalSinks {
                         .join("raw")
                         .join(&part)
                         .join(format!("{stem}.json")),
-                    body.as_bytes(),
+                    &body,
                 )?;
                 out.raw_objects += 1;
             }
         }
-        if let Some(lake) = &self.lake {
-            let mut groups: BTreeMap<String, Vec<Record>> = BTreeMap::new();
-            for (r, _) in records {
-                groups
-                    .entry(partition::path(&p.schema, &lake.partition, r))
-                    .or_default()
-                    .push(r.clone());
-            }
-            for (part, recs) in groups {
-                let bytes = parquet_bytes(p, lake, &recs)?;
-                out.bytes += bytes.len() as u64;
-                write_atomic(
-                    &self
-                        .dir
-                        .join("lake")
-                        .join(&part)
-                        .join(format!("{stem}.parquet")),
-                    &bytes,
-                )?;
+        if let Some(lake) = &mut batch.lake {
+            for f in lake.finish(&stem, self.threads)? {
+                out.bytes += f.bytes.len() as u64;
+                out.lake_bytes += f.bytes.len() as u64;
+                write_atomic(&self.dir.join("lake").join(&f.path), &f.bytes)?;
                 out.lake_files += 1;
             }
         }
-        if !dead.is_empty() {
-            let body: String = dead.iter().map(DeadLetter::to_line).collect();
+        if !batch.dead.is_empty() {
+            let body: String = batch.dead.iter().map(DeadLetter::to_line).collect();
             write_atomic(
                 &self.dir.join("errors").join(format!("{stem}.jsonl")),
                 body.as_bytes(),
             )?;
-            out.dead_letters = dead.len();
+            out.dead_letters = batch.dead.len();
         }
         Ok(out)
     }
@@ -126,22 +170,4 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, bytes).map_err(|e| io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| io(path, e))
-}
-
-/// Total size of the files under `dir` (for the status line).
-pub fn size_of(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .filter_map(|e| e.ok())
-        .map(|e| {
-            let p = e.path();
-            if p.is_dir() {
-                size_of(&p)
-            } else {
-                e.metadata().map_or(0, |m| m.len())
-            }
-        })
-        .sum()
 }

@@ -14,7 +14,8 @@ use stk_local::{RunOptions, RunSummary};
 
 struct Terminal {
     status: bool,
-    lake: std::path::PathBuf,
+    /// Records read and the time at the previous status line, for the current rate.
+    last: (u64, std::time::Duration),
 }
 
 impl Observer for Terminal {
@@ -30,16 +31,42 @@ impl Observer for Terminal {
         if !self.status {
             return;
         }
-        let secs = s.elapsed.as_secs_f64().max(1e-9);
-        eprint!(
-            "\r\x1b[2K{} records ({:.0}/s), {} rejected, {} alerts, lake {:.1} MiB",
-            s.read,
-            s.read as f64 / secs,
-            s.rejected,
-            s.firings,
-            stk_local::sinks::size_of(&self.lake) as f64 / (1 << 20) as f64
-        );
+        eprint!("\r\x1b[2K{}", self.status_line(s));
         let _ = std::io::stderr().flush();
+    }
+}
+
+impl Terminal {
+    /// `1,204,000 records (1.1M/s now), 2,340 rejected, 12 repeats, 3 alerts, lake +41.2 MiB`
+    fn status_line(&mut self, s: &RunSummary) -> String {
+        let (read0, t0) = self.last;
+        let dt = s.elapsed.saturating_sub(t0).as_secs_f64();
+        let rate = if dt > 0.0 {
+            (s.read.saturating_sub(read0)) as f64 / dt
+        } else {
+            0.0
+        };
+        self.last = (s.read, s.elapsed);
+        format!(
+            "{} records ({}/s now), {} rejected, {} repeats, {} alerts, lake +{:.1} MiB",
+            s.read,
+            human(rate),
+            s.rejected,
+            s.duplicates,
+            s.firings,
+            s.flushed.lake_bytes as f64 / (1 << 20) as f64
+        )
+    }
+}
+
+/// 950, 12.3k, 1.05M
+fn human(x: f64) -> String {
+    if x >= 1e6 {
+        format!("{:.2}M", x / 1e6)
+    } else if x >= 1e4 {
+        format!("{:.1}k", x / 1e3)
+    } else {
+        format!("{x:.0}")
     }
 }
 
@@ -65,7 +92,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
     let dir = args.file.parent().unwrap_or(std::path::Path::new("."));
     let mut term = Terminal {
         status: std::io::stderr().is_terminal(),
-        lake: args.lake.clone(),
+        last: Default::default(),
     };
     let s = stk_local::run(ir, dir, &opts, &mut term)?;
     if term.status {
@@ -114,4 +141,40 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn the_status_line_shows_the_current_rate_and_what_was_written() {
+        let mut t = Terminal {
+            status: true,
+            last: Default::default(),
+        };
+        let mut s = RunSummary {
+            read: 500_000,
+            rejected: 12,
+            duplicates: 3,
+            firings: 2,
+            elapsed: Duration::from_millis(500),
+            ..Default::default()
+        };
+        s.flushed.lake_bytes = 3 << 20;
+        assert_eq!(
+            t.status_line(&s),
+            "500000 records (1.00M/s now), 12 rejected, 3 repeats, 2 alerts, lake +3.0 MiB"
+        );
+        // The rate is the last interval's, not the run's average.
+        s.read = 510_000;
+        s.elapsed = Duration::from_millis(1500);
+        assert!(
+            t.status_line(&s).contains("(10.0k/s now)"),
+            "{}",
+            t.status_line(&s)
+        );
+        assert_eq!(human(950.4), "950");
+    }
 }
