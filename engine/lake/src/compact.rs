@@ -197,7 +197,7 @@ enum Sink<'a> {
     /// Fewer than two bytes seen: gzip or not is still open.
     Sniff(&'a mut Feed, Vec<u8>),
     Plain(&'a mut Feed),
-    Gz(flate2::write::MultiGzDecoder<&'a mut Feed>),
+    Gz(Box<flate2::write::MultiGzDecoder<&'a mut Feed>>),
     Done,
 }
 
@@ -239,7 +239,7 @@ impl Write for ObjectWriter<'_> {
                 unreachable!("matched above")
             };
             self.0 = if seen.starts_with(&[0x1f, 0x8b]) {
-                Sink::Gz(flate2::write::MultiGzDecoder::new(feed))
+                Sink::Gz(Box::new(flate2::write::MultiGzDecoder::new(feed)))
             } else {
                 Sink::Plain(feed)
             };

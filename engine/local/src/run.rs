@@ -338,16 +338,16 @@ fn flush(
 ) -> Result<()> {
     if !pending.is_empty() {
         let f = out.sinks.flush(p, ck.seq, pending)?;
-        if let (Some(influx), Some(records)) = (&out.influx, &pending.records) {
-            if let Err(e) = influx.write(records, &mut summary.influx) {
-                obs.warn(&format!(
-                    "{e}\nthe run goes on without sink `{}`; every record is in the lake, and \
+        if let (Some(influx), Some(records)) = (&out.influx, &pending.records)
+            && let Err(e) = influx.write(records, &mut summary.influx)
+        {
+            obs.warn(&format!(
+                "{e}\nthe run goes on without sink `{}`; every record is in the lake, and \
                      `stkc backfill FILE --from-lake {}` writes them when it is back",
-                    influx.sink_name(),
-                    out.dir.join("lake").display()
-                ));
-                out.influx = None;
-            }
+                influx.sink_name(),
+                out.dir.join("lake").display()
+            ));
+            out.influx = None;
         }
         summary.flushed.raw_objects += f.raw_objects;
         summary.flushed.lake_files += f.lake_files;
