@@ -59,13 +59,7 @@ pub async fn get(
     bucket: &str,
     key: &str,
 ) -> Result<(bytes::Bytes, Option<i64>), ObjectError> {
-    let out = s3
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| object_error(bucket, key, e))?;
+    let out = request(s3, bucket, key).await?;
     let modified = out.last_modified().and_then(|t| t.to_millis().ok());
     let body = out
         .body
@@ -75,20 +69,26 @@ pub async fn get(
     Ok((body.into_bytes(), modified))
 }
 
+async fn request(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<aws_sdk_s3::operation::get_object::GetObjectOutput, ObjectError> {
+    s3.get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| object_error(bucket, key, e))
+}
+
 /// The body of an object, to be read as it arrives (a compaction streams through it).
 pub async fn open(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     key: &str,
 ) -> Result<aws_sdk_s3::primitives::ByteStream, ObjectError> {
-    let out = s3
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| object_error(bucket, key, e))?;
-    Ok(out.body)
+    Ok(request(s3, bucket, key).await?.body)
 }
 
 pub async fn put(
