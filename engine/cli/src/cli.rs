@@ -57,6 +57,22 @@ pub enum Command {
         after_help = "Examples:\n  cargo build --profile release-small --bin bootstrap\n  stkc package pipelines/stocks.stk --out dist --bootstrap target/release-small/bootstrap\n\nWrites DIR/transform.zip, compact.zip and notify.zip (the bootstrap and the compiled pipeline; the function's handler picks the code path) and DIR/SHA256SUMS. The same inputs always give the same bytes."
     )]
     Package(PackageArgs),
+    /// Show what `apply` would change in the AWS account: the pipeline's resources diffed
+    /// against what is live (exit 0; with --detailed-exitcode: 0 no changes, 2 changes, 1 error)
+    #[command(
+        after_help = "Examples:\n  stkc package pipelines/stocks.stk --out dist\n  stkc plan pipelines/stocks.stk\n  stkc plan pipelines/stocks.stk --json | jq .summary\n  stkc plan pipelines/stocks.stk --detailed-exitcode --out stocks.plan\n  stkc plan pipelines/stocks.stk --deployer-policy > deployer.json\n\nCredentials and region come from the standard AWS chain (environment, AWS_PROFILE, SSO, instance role); --region overrides the file's `region`; AWS_ENDPOINT_URL points every client at an emulator."
+    )]
+    Plan(PlanArgs),
+    /// Create, update and delete the pipeline's AWS resources until the account matches the file
+    #[command(
+        after_help = "Examples:\n  stkc apply pipelines/stocks.stk\n  stkc apply pipelines/stocks.stk --auto-approve\n  stkc apply pipelines/stocks.stk stocks.plan    # exactly a saved plan, if nothing changed since\n\nA failed apply leaves nothing half-remembered: fix the cause and run it again."
+    )]
+    Apply(ApplyArgs),
+    /// Delete every AWS resource of the pipeline (buckets holding data only with --force-delete-data)
+    #[command(
+        after_help = "Examples:\n  stkc destroy pipelines/stocks.stk\n  stkc destroy pipelines/stocks.stk --auto-approve --force-delete-data"
+    )]
+    Destroy(DestroyArgs),
     #[command(
         after_help = "Examples:\n  stkc rebuild-lake pipelines/demo.stk --lake lake\n\nReads LAKE/raw, writes a new LAKE/lake beside the old one and swaps it in at the end; records the current rules reject go to LAKE/errors/*.rebuild.jsonl."
     )]
@@ -340,4 +356,69 @@ pub struct PackageArgs {
     /// The bootstrap binary (default: release-small/bootstrap, then bootstrap, beside stkc)
     #[arg(long)]
     pub bootstrap: Option<PathBuf>,
+}
+
+/// Where `plan`, `apply` and `destroy` deploy, and what.
+#[derive(Debug, clap::Args)]
+pub struct AwsArgs {
+    /// The AWS profile (default: the standard chain: environment, AWS_PROFILE, SSO, instance role)
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// The region (default: the pipeline's `region`)
+    #[arg(long)]
+    pub region: Option<String>,
+    /// The folder `stkc package` wrote the Lambda packages to
+    #[arg(long, value_name = "DIR", default_value = "dist")]
+    pub package: PathBuf,
+    /// For local AWS emulators such as moto: leave out the buckets' deny-non-TLS policy,
+    /// which moto cannot evaluate (it would deny every object call)
+    #[arg(long)]
+    pub emulator: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// The pipeline file
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// Print the plan as JSON (the stable format, `format: 1`)
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 0 when there is nothing to change, 2 when there is, 1 on errors
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Save the plan for `stkc apply FILE PLANFILE`
+    #[arg(long, value_name = "PLANFILE")]
+    pub out: Option<PathBuf>,
+    /// Print the IAM policy a CI role needs to apply this pipeline, instead of the plan
+    #[arg(long)]
+    pub deployer_policy: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    /// The pipeline file
+    pub file: PathBuf,
+    /// A plan saved by `stkc plan --out`: applied only if a fresh plan is the same
+    pub planfile: Option<PathBuf>,
+    /// Do not ask for confirmation (required when stdin is not a terminal)
+    #[arg(long)]
+    pub auto_approve: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DestroyArgs {
+    /// The pipeline file
+    pub file: PathBuf,
+    /// Do not ask for confirmation (required when stdin is not a terminal)
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Also delete buckets that hold data, with every object version in them
+    #[arg(long)]
+    pub force_delete_data: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }

@@ -4,6 +4,7 @@
 
 mod cli;
 mod commands;
+mod deploy_target;
 mod lambda_package;
 mod load;
 mod s3_lake;
@@ -42,4 +43,11 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// A Tokio runtime for the commands that talk to AWS.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }

@@ -136,6 +136,19 @@ pub fn diff(desired: &Graph, live: &Snapshot) -> Result<Plan, DiffError> {
     })
 }
 
+/// The plan of `stkc destroy`: every resource of this pipeline in `live` deleted (the ones
+/// the graph has and the strays), with the IAM rows that go with them.
+pub fn destroy(desired: &Graph, live: &Snapshot) -> Result<Plan, DiffError> {
+    let nothing = Graph {
+        names: desired.names.clone(),
+        resources: BTreeMap::new(),
+        grants: Vec::new(),
+        externals: Vec::new(),
+        warnings: Vec::new(),
+    };
+    diff(&nothing, live)
+}
+
 fn store_label(store: stk_dsl::ir::SecretStore) -> &'static str {
     match store {
         stk_dsl::ir::SecretStore::SecretsManager => "Secrets Manager",

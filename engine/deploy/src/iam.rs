@@ -643,10 +643,12 @@ pub fn deployer_policy(graph: &Graph) -> DeployerPolicy {
                 "iam:ListInstanceProfilesForRole",
                 "iam:ListRolePolicies",
                 "iam:ListRoleTags",
+                "iam:DetachRolePolicy",
                 "iam:PutRolePolicy",
                 "iam:TagRole",
                 "iam:UntagRole",
                 "iam:UpdateAssumeRolePolicy",
+                "iam:UpdateRole",
             ],
             vec![roles.clone()],
         );
@@ -801,23 +803,30 @@ pub fn deployer_policy(graph: &Graph) -> DeployerPolicy {
             "glue:DeleteDatabase",
             "glue:DeleteTable",
             "glue:GetDatabase",
+            "glue:GetDatabases",
             "glue:GetTable",
+            "glue:GetTables",
             "glue:GetTags",
             "glue:TagResource",
             "glue:UntagResource",
             "glue:UpdateDatabase",
             "glue:UpdateTable",
         ];
+        // `database/*`: finding the databases of this pipeline that the file no longer names
+        // (GetDatabases lists the catalog's; the tags say which are ours).
         let mut resources = vec![
             n.glue_catalog_arn(),
             n.glue_database_arn(database),
             n.glue_table_arn(database, table),
+            arn("glue", "database/*"),
         ];
         if has(Kind::GlueCrawler) {
             actions.extend([
                 "glue:CreateCrawler",
                 "glue:DeleteCrawler",
                 "glue:GetCrawler",
+                "glue:GetCrawlers",
+                "glue:StopCrawler",
                 "glue:UpdateCrawler",
             ]);
             resources.push(arn("glue", &format!("crawler/{prefix}*")));
@@ -867,6 +876,7 @@ fn ec2_statements(d: &mut Deployer, graph: &Graph, arn: &dyn Fn(&str, &str) -> S
             "ec2:DescribeSecurityGroups",
             "ec2:DescribeSubnets",
             "ec2:DescribeTags",
+            "ec2:DescribeVolumes",
             "ec2:DescribeVpcs",
         ],
         "EC2 Describe actions have no resource-level permissions",

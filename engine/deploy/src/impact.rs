@@ -87,13 +87,11 @@ pub fn impacts(
                 ));
             }
         }
-        Kind::GlueTable if action == Action::Update => {
-            if changed("partition_keys").is_some() {
-                out.push(impact(
-                    Orphaned,
-                    "Parquet written under the old partition keys no longer matches the table: queries miss it until the lake is rebuilt",
-                ));
-            }
+        Kind::GlueTable if action == Action::Update && changed("partition_keys").is_some() => {
+            out.push(impact(
+                Orphaned,
+                "Parquet written under the old partition keys no longer matches the table: queries miss it until the lake is rebuilt",
+            ));
         }
         Kind::LambdaEventSourceMapping if action == Action::Replace => out.push(impact(
             Interruption,

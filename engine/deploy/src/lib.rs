@@ -29,7 +29,7 @@ pub mod render;
 pub mod resource;
 pub mod snapshot;
 
-pub use diff::{Conflict, DiffError, diff};
+pub use diff::{Conflict, DiffError, destroy, diff};
 pub use graph::{Context, Graph, GraphError, desired};
 pub use plan::{Action, AttrChange, IamChange, Plan, ResourceChange, Summary};
 pub use resource::{Attrs, Kind, Resource, ResourceId, Spec, Tags};

@@ -1,14 +1,17 @@
 //! One module per subcommand.
 
+mod apply;
 mod backfill;
 mod backtest;
 mod check;
 mod compile;
 pub mod demo_data;
+mod destroy;
 mod explain;
 mod fmt;
 mod init;
 mod package;
+mod plan;
 mod query;
 mod rebuild;
 mod run;
@@ -31,6 +34,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Backfill(args) => backfill::run(&args),
         Command::Test(args) => test::run(&args),
         Command::Package(args) => package::run(&args),
+        Command::Plan(args) => plan::run(&args),
+        Command::Apply(args) => apply::run(&args),
+        Command::Destroy(args) => destroy::run(&args),
         Command::RebuildLake { file, lake } => rebuild::run(&file, &lake),
         Command::Explain { code } => explain::run(code.as_deref()),
         Command::DemoData { out, seed } => demo_data::run(&out, seed),

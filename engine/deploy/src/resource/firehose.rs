@@ -6,9 +6,15 @@ use serde::{Deserialize, Serialize};
 
 pub(super) const DELIVERY_STREAM: KindInfo = KindInfo {
     label: "firehose_delivery_stream",
-    // The Kinesis source (stream and role) cannot be changed after creation; the S3
+    // The Kinesis source (stream and role) cannot be changed after creation, and neither can
+    // dynamic partitioning (AWS allows turning it on only at creation); the rest of the S3
     // destination can (UpdateDestination), which also uses the role.
-    replace_on: ReplaceOn::Attributes(&["name", "source_stream_arn", "role_arn"]),
+    replace_on: ReplaceOn::Attributes(&[
+        "name",
+        "source_stream_arn",
+        "role_arn",
+        "dynamic_partitioning",
+    ]),
     taggable: true,
 };
 

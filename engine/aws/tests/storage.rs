@@ -1,0 +1,783 @@
+//! The storage and messaging kinds against moto: Kinesis stream, S3 buckets (settings,
+//! policy, lifecycle, holds_data and the forced delete) and their notification
+//! configurations, log groups, the SNS topic and subscriptions, and the secret check. Each
+//! test creates a kind, reads it back equal to the desired attributes, drifts it out of
+//! band, updates it back, finds a stray and deletes it.
+
+mod common;
+
+use aws_sdk_s3::primitives::ByteStream;
+use serde_json::{Value, json};
+use stk_aws::Aws;
+use stk_aws::kinds::{self, Cx};
+use stk_deploy::resource::Spec;
+use stk_deploy::{
+    Action, Graph, Kind, LiveResource, Owner, Resource, ResourceChange, ResourceId, Snapshot,
+};
+
+/// Clients, graph and package for a uniquely named stocks pipeline.
+async fn setup(
+    test: &str,
+    pipeline: &str,
+    edit: impl Fn(String) -> String,
+) -> Option<(Aws, Graph)> {
+    let url = common::moto(test)?;
+    let aws = common::aws(&url).await;
+    let graph = common::graph(&edit(common::stocks_as(pipeline)), &aws);
+    Some((aws, graph))
+}
+
+fn context<'a>(aws: &'a Aws, graph: &'a Graph, pipeline: &'a str, zip: &'a [u8]) -> Cx<'a> {
+    Cx {
+        aws,
+        graph,
+        pipeline,
+        lambda_zip: zip,
+        user_data: "",
+        force_delete_data: false,
+    }
+}
+
+fn resource<'g>(graph: &'g Graph, kind: Kind, logical: &str) -> &'g Resource {
+    let id = ResourceId::new(kind, logical);
+    graph
+        .get(&id)
+        .unwrap_or_else(|| panic!("the graph has no {id}"))
+}
+
+async fn read(cx: &Cx<'_>, r: &Resource) -> LiveResource {
+    match kinds::read(cx, r).await {
+        Ok(Some(live)) => live,
+        Ok(None) => panic!("{} does not exist", r.id),
+        Err(e) => panic!("reading {}: {e}", r.id),
+    }
+}
+
+async fn absent(cx: &Cx<'_>, r: &Resource) {
+    match kinds::read(cx, r).await {
+        Ok(None) => {}
+        Ok(Some(live)) => panic!("{} still exists: {live:?}", r.id),
+        Err(e) => panic!("reading {}: {e}", r.id),
+    }
+}
+
+/// Read back exactly as desired and ours: the second plan is a no-op.
+fn assert_converged(graph: &Graph, r: &Resource, live: &LiveResource) {
+    assert_eq!(live.attributes, r.attributes(), "{}", r.id);
+    assert_eq!(live.owner, Owner::Pipeline, "{}", r.id);
+    assert_eq!(live.tags, r.tags, "{}", r.id);
+    assert_eq!(change(graph, r, live).action, Action::NoOp, "{}", r.id);
+}
+
+/// The plan's change for `r` when the account holds `live` for it.
+fn change(graph: &Graph, r: &Resource, live: &LiveResource) -> ResourceChange {
+    let mut snapshot = Snapshot::default();
+    snapshot.resources.insert(r.id.clone(), live.clone());
+    let plan = match stk_deploy::diff(graph, &snapshot) {
+        Ok(p) => p,
+        Err(e) => panic!("diff: {e}"),
+    };
+    match plan.change(&r.id) {
+        Some(c) => c.clone(),
+        None => panic!("the plan has no change for {}", r.id),
+    }
+}
+
+/// Drift is planned as an in-place update of exactly `attributes`, and `update` reverts it.
+async fn revert(cx: &Cx<'_>, r: &Resource, drifted: &LiveResource, attributes: &[&str]) {
+    let c = change(cx.graph, r, drifted);
+    assert_eq!(c.action, Action::Update, "{}: {c:?}", r.id);
+    let mut changed: Vec<&str> = c.changes.iter().map(|a| a.attribute.as_str()).collect();
+    changed.sort_unstable();
+    assert_eq!(changed, attributes, "{}", r.id);
+    if let Err(e) = kinds::update(cx, r, drifted, &c).await {
+        panic!("updating {}: {e}", r.id);
+    }
+    let live = read(cx, r).await;
+    assert_converged(cx.graph, r, &live);
+}
+
+async fn create(cx: &Cx<'_>, r: &Resource) {
+    if let Err(e) = kinds::create(cx, r).await {
+        panic!("creating {}: {e}", r.id);
+    }
+}
+
+async fn delete(cx: &Cx<'_>, r: &Resource, live: &LiveResource) {
+    if let Err(e) = kinds::delete(cx, &r.id, live).await {
+        panic!("deleting {}: {e}", r.id);
+    }
+}
+
+async fn strays(cx: &Cx<'_>, kind: Kind) -> Vec<(ResourceId, LiveResource)> {
+    match kinds::strays(cx, kind).await {
+        Ok(s) => s,
+        Err(e) => panic!("strays of {kind}: {e}"),
+    }
+}
+
+fn stray_names(found: &[(ResourceId, LiveResource)]) -> Vec<(String, String)> {
+    let mut names: Vec<(String, String)> = found
+        .iter()
+        .map(|(id, l)| {
+            let name = l
+                .attributes
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            (id.to_string(), name.to_string())
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn kinesis_stream_converges_reshards_and_is_found_as_a_stray() {
+    let pipeline = "stgkin";
+    let Some((aws, graph)) = setup("kinesis_stream", pipeline, |s| s).await else {
+        return;
+    };
+    let zip = common::lambda_zip();
+    let cx = context(&aws, &graph, pipeline, &zip);
+    let r = resource(&graph, Kind::KinesisStream, "stream");
+    create(&cx, r).await;
+    let live = read(&cx, r).await;
+    assert_converged(&graph, r, &live);
+    assert_eq!(live.attributes["shard_count"], json!(1));
+    assert_eq!(live.attributes["kms_key"], json!("alias/aws/kinesis"));
+
+    // Drift: more retention, two shards, a tag removed and one added.
+    let k = &aws.kinesis;
+    k.increase_stream_retention_period()
+        .stream_name(&r.name)
+        .retention_period_hours(48)
+        .send()
+        .await
+        .expect("retention");
+    k.update_shard_count()
+        .stream_name(&r.name)
+        .target_shard_count(2)
+        .scaling_type(aws_sdk_kinesis::types::ScalingType::UniformScaling)
+        .send()
+        .await
+        .expect("shards");
+    k.remove_tags_from_stream()
+        .stream_name(&r.name)
+        .tag_keys("owner")
+        .send()
+        .await
+        .expect("untag");
+    k.add_tags_to_stream()
+        .stream_name(&r.name)
+        .tags("extra", "1")
+        .send()
+        .await
+        .expect("tag");
+    let drifted = read(&cx, r).await;
+    assert_eq!(drifted.attributes["retention_hours"], json!(48));
+    assert_eq!(drifted.attributes["shard_count"], json!(2));
+    revert(
+        &cx,
+        r,
+        &drifted,
+        &["retention_hours", "shard_count", "tags"],
+    )
+    .await;
+
+    // A stream of this pipeline under another name (a renamed stream block) is a stray; one
+    // of another pipeline is not.
+    for (name, owner) in [
+        ("stk-stgkin-old", pipeline),
+        ("stk-stgkin-x-ticks", "stgkin-x"),
+    ] {
+        k.create_stream()
+            .stream_name(name)
+            .shard_count(1)
+            .send()
+            .await
+            .expect("stray stream");
+        k.add_tags_to_stream()
+            .stream_name(name)
+            .tags("stk:pipeline", owner)
+            .tags("stk:managed-by", "stkc")
+            .send()
+            .await
+            .expect("stray tags");
+    }
+    let found = stray_names(&strays(&cx, Kind::KinesisStream).await);
+    assert_eq!(
+        found,
+        vec![
+            (
+                "kinesis_stream.stream".to_string(),
+                "stk-stgkin-old".to_string()
+            ),
+            ("kinesis_stream.stream".to_string(), r.name.clone()),
+        ]
+    );
+
+    delete(&cx, r, &live).await;
+    absent(&cx, r).await;
+    delete(&cx, r, &live).await;
+    for name in ["stk-stgkin-old", "stk-stgkin-x-ticks"] {
+        k.delete_stream()
+            .stream_name(name)
+            .send()
+            .await
+            .expect("cleanup");
+    }
+}
+
+/// stocks with a retention on the raw bucket (the lifecycle rule).
+fn with_raw_retention(src: String) -> String {
+    src.replacen(
+        "buffer = { interval = 60s, size = 64MiB }",
+        "buffer = { interval = 60s, size = 64MiB }\n  retention = 90d",
+        1,
+    )
+}
+
+async fn put_object(aws: &Aws, bucket: &str, key: &str) {
+    aws.s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(ByteStream::from_static(b"{}"))
+        .send()
+        .await
+        .expect("put object");
+}
+
+#[tokio::test]
+async fn buckets_converge_and_refuse_to_delete_data_without_force() {
+    let pipeline = "stgbkt";
+    let Some((aws, graph)) = setup("buckets", pipeline, with_raw_retention).await else {
+        return;
+    };
+    let zip = common::lambda_zip();
+    let cx = context(&aws, &graph, pipeline, &zip);
+    let buckets: Vec<&Resource> = graph.of_kind(Kind::S3Bucket).collect();
+    assert_eq!(buckets.len(), 4);
+    for r in &buckets {
+        create(&cx, r).await;
+        let live = read(&cx, r).await;
+        assert_converged(&graph, r, &live);
+        assert_eq!(live.holds_data, Some(false), "{}", r.id);
+    }
+    let raw = resource(&graph, Kind::S3Bucket, "raw");
+    assert_eq!(
+        read(&cx, raw).await.attributes["expire_after_days"],
+        json!(90)
+    );
+    let rules = aws
+        .s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(&raw.name)
+        .send()
+        .await
+        .expect("lifecycle");
+    let noncurrent = rules.rules()[0]
+        .noncurrent_version_expiration()
+        .and_then(|n| n.noncurrent_days());
+    assert_eq!(noncurrent, Some(90), "noncurrent versions expire too");
+
+    // Drift on raw: versioning suspended, public access open, another expiry, a tag added.
+    use aws_sdk_s3::types::{
+        BucketLifecycleConfiguration, BucketVersioningStatus, ExpirationStatus,
+        LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, Tag, Tagging,
+        VersioningConfiguration,
+    };
+    let s3 = &aws.s3;
+    s3.put_bucket_versioning()
+        .bucket(&raw.name)
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Suspended)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("suspend");
+    s3.delete_public_access_block()
+        .bucket(&raw.name)
+        .send()
+        .await
+        .expect("open");
+    let rule = LifecycleRule::builder()
+        .id("stk-retention")
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix("").build())
+        .expiration(LifecycleExpiration::builder().days(7).build())
+        .build()
+        .expect("rule");
+    let other = LifecycleRule::builder()
+        .id("someone-elses")
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix("tmp/").build())
+        .expiration(LifecycleExpiration::builder().days(1).build())
+        .build()
+        .expect("rule");
+    s3.put_bucket_lifecycle_configuration()
+        .bucket(&raw.name)
+        .lifecycle_configuration(
+            BucketLifecycleConfiguration::builder()
+                .rules(rule)
+                .rules(other)
+                .build()
+                .expect("lifecycle"),
+        )
+        .send()
+        .await
+        .expect("put lifecycle");
+    let mut tags = Tagging::builder();
+    for (k, v) in raw
+        .tags
+        .iter()
+        .chain([(&"extra".to_string(), &"1".to_string())])
+    {
+        tags = tags.tag_set(Tag::builder().key(k).value(v).build().expect("tag"));
+    }
+    s3.put_bucket_tagging()
+        .bucket(&raw.name)
+        .tagging(tags.build().expect("tagging"))
+        .send()
+        .await
+        .expect("tag");
+    let drifted = read(&cx, raw).await;
+    assert_eq!(drifted.attributes["versioning"], json!(false));
+    assert_eq!(drifted.attributes["block_public_access"], json!(false));
+    assert_eq!(drifted.attributes["expire_after_days"], json!(7));
+    revert(
+        &cx,
+        raw,
+        &drifted,
+        &[
+            "block_public_access",
+            "expire_after_days",
+            "tags",
+            "versioning",
+        ],
+    )
+    .await;
+    let kept = s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(&raw.name)
+        .send()
+        .await
+        .expect("lifecycle");
+    assert!(
+        kept.rules().iter().any(|r| r.id() == Some("someone-elses")),
+        "other lifecycle rules are kept"
+    );
+
+    // A bucket holding data: refused without --force-delete-data, emptied with it (every
+    // version and delete marker of the versioned raw bucket).
+    put_object(&aws, &raw.name, "date=2024-01-02/a.json").await;
+    put_object(&aws, &raw.name, "date=2024-01-02/a.json").await;
+    s3.delete_object()
+        .bucket(&raw.name)
+        .key("date=2024-01-02/a.json")
+        .send()
+        .await
+        .expect("delete marker");
+    put_object(&aws, &raw.name, "date=2024-01-02/b.json").await;
+    let full = read(&cx, raw).await;
+    assert_eq!(full.holds_data, Some(true));
+    match kinds::delete(&cx, &raw.id, &full).await {
+        Err(stk_aws::AwsError::Invalid { message, .. }) => {
+            assert!(message.contains("--force-delete-data"), "{message}")
+        }
+        other => panic!("deleting a bucket with data without force: {other:?}"),
+    }
+    assert_eq!(read(&cx, raw).await.holds_data, Some(true));
+    let forced = Cx {
+        force_delete_data: true,
+        ..context(&aws, &graph, pipeline, &zip)
+    };
+    delete(&forced, raw, &full).await;
+    absent(&cx, raw).await;
+    delete(&forced, raw, &full).await;
+
+    // An unversioned bucket with an object.
+    let errors = resource(&graph, Kind::S3Bucket, "errors");
+    put_object(&aws, &errors.name, "compact/x.json").await;
+    let live = read(&cx, errors).await;
+    assert_eq!(live.holds_data, Some(true));
+    delete(&forced, errors, &live).await;
+    absent(&cx, errors).await;
+
+    // Strays: this pipeline's buckets by role, tagged as ours.
+    let old = format!("stk-stgbkt-old-{}-{}", aws.account_id, aws.region);
+    let mut old_r = raw.clone();
+    old_r.name = old.clone();
+    create(&cx, &old_r).await;
+    let found = stray_names(&strays(&cx, Kind::S3Bucket).await);
+    let lake = resource(&graph, Kind::S3Bucket, "lake");
+    let artifacts = resource(&graph, Kind::S3Bucket, "artifacts");
+    assert_eq!(
+        found,
+        vec![
+            ("s3_bucket.artifacts".to_string(), artifacts.name.clone()),
+            ("s3_bucket.lake".to_string(), lake.name.clone()),
+            ("s3_bucket.old".to_string(), old.clone()),
+        ]
+    );
+    for r in [lake, artifacts, &old_r] {
+        let live = read(&cx, r).await;
+        delete(&cx, r, &live).await;
+        absent(&cx, r).await;
+    }
+}
+
+#[tokio::test]
+async fn bucket_policy_round_trips_normalised_and_goes_first_on_delete() {
+    let pipeline = "stgpol";
+    let Some((aws, graph)) = setup("bucket_policy", pipeline, |s| s).await else {
+        return;
+    };
+    let zip = common::lambda_zip();
+    let cx = context(&aws, &graph, pipeline, &zip);
+    // The TLS-only policy the real deploy attaches (the test graph leaves it off).
+    let mut r = resource(&graph, Kind::S3Bucket, "errors").clone();
+    if let Spec::S3Bucket(spec) = &mut r.spec {
+        let arn = r.arn.clone().unwrap_or_default();
+        spec.policy = Some(stk_deploy::iam::tls_only_bucket_policy(&arn));
+    }
+    create(&cx, &r).await;
+    let live = read(&cx, &r).await;
+    assert_eq!(live.attributes, r.attributes());
+    assert!(live.attributes["policy"].is_object());
+
+    aws.s3
+        .delete_bucket_policy()
+        .bucket(&r.name)
+        .send()
+        .await
+        .expect("drop policy");
+    let drifted = read(&cx, &r).await;
+    assert_eq!(drifted.attributes["policy"], Value::Null);
+    let want = r.attributes();
+    let c = ResourceChange {
+        id: r.id.clone(),
+        name: r.name.clone(),
+        action: Action::Update,
+        forced_by: Vec::new(),
+        changes: vec![stk_deploy::AttrChange {
+            attribute: "policy".to_string(),
+            before: None,
+            after: want.get("policy").cloned(),
+            forces_replacement: false,
+        }],
+        impacts: Vec::new(),
+    };
+    kinds::update(&cx, &r, &drifted, &c).await.expect("update");
+    assert_eq!(read(&cx, &r).await.attributes, want);
+
+    let live = read(&cx, &r).await;
+    delete(&cx, &r, &live).await;
+    absent(&cx, &r).await;
+}
+
+#[tokio::test]
+async fn bucket_notification_belongs_to_its_bucket_and_converges() {
+    let pipeline = "stgntf";
+    let Some((aws, graph)) = setup("bucket_notification", pipeline, |s| s).await else {
+        return;
+    };
+    let zip = common::lambda_zip();
+    let cx = context(&aws, &graph, pipeline, &zip);
+    let bucket = resource(&graph, Kind::S3Bucket, "raw");
+    let r = resource(&graph, Kind::S3BucketNotification, "raw");
+    assert_eq!(r.name, bucket.name);
+    // moto does not check the function exists, so the bucket is the only dependency made.
+    create(&cx, bucket).await;
+    absent(&cx, r).await;
+    create(&cx, r).await;
+    let live = read(&cx, r).await;
+    assert_converged(&graph, r, &live);
+
+    // Drift: another prefix and a second configuration.
+    use aws_sdk_s3::types::{
+        Event, FilterRule, FilterRuleName, LambdaFunctionConfiguration, NotificationConfiguration,
+        NotificationConfigurationFilter, S3KeyFilter,
+    };
+    let Spec::S3BucketNotification(spec) = &r.spec else {
+        panic!("not a notification")
+    };
+    let function = spec.lambda[0].function_arn.clone();
+    let drifted_config = |id: &str, prefix: &str| {
+        LambdaFunctionConfiguration::builder()
+            .id(id)
+            .lambda_function_arn(&function)
+            .events(Event::from("s3:ObjectCreated:*"))
+            .filter(
+                NotificationConfigurationFilter::builder()
+                    .key(
+                        S3KeyFilter::builder()
+                            .filter_rules(
+                                FilterRule::builder()
+                                    .name(FilterRuleName::Prefix)
+                                    .value(prefix)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+            .expect("configuration")
+    };
+    aws.s3
+        .put_bucket_notification_configuration()
+        .bucket(&r.name)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .lambda_function_configurations(drifted_config("stk-compact", "other/"))
+                .lambda_function_configurations(drifted_config("extra", "x/"))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("drift");
+    let drifted = read(&cx, r).await;
+    assert_eq!(
+        drifted.attributes["lambda"].as_array().map(Vec::len),
+        Some(2)
+    );
+    revert(&cx, r, &drifted, &["lambda"]).await;
+
+    let found = stray_names(&strays(&cx, Kind::S3BucketNotification).await);
+    assert_eq!(
+        found,
+        vec![("s3_bucket_notification.raw".to_string(), r.name.clone())]
+    );
+
+    delete(&cx, r, &live).await;
+    absent(&cx, r).await;
+    delete(&cx, r, &live).await;
+    let bucket_live = read(&cx, bucket).await;
+    delete(&cx, bucket, &bucket_live).await;
+    absent(&cx, r).await;
+}
+
+#[tokio::test]
+async fn log_group_converges_and_is_found_as_a_stray() {
+    let pipeline = "stglog";
+    let Some((aws, graph)) = setup("log_group", pipeline, |s| s).await else {
+        return;
+    };
+    let zip = common::lambda_zip();
+    let cx = context(&aws, &graph, pipeline, &zip);
+    let r = resource(&graph, Kind::LogGroup, "transform");
+    create(&cx, r).await;
+    let live = read(&cx, r).await;
+    assert_converged(&graph, r, &live);
+    assert_eq!(live.attributes["retention_days"], json!(30));
+
+    let logs = &aws.logs;
+    logs.put_retention_policy()
+        .log_group_name(&r.name)
+        .retention_in_days(7)
+        .send()
+        .await
+        .expect("retention");
+    let arn = graph.names.log_group_arn(&r.name);
+    logs.untag_resource()
+        .resource_arn(&arn)
+        .tag_keys("project")
+        .send()
+        .await
+        .expect("untag");
+    let drifted = read(&cx, r).await;
+    assert_eq!(drifted.attributes["retention_days"], json!(7));
+    revert(&cx, r, &drifted, &["retention_days", "tags"]).await;
+
+    // Never-expiring logs read as no retention.
+    logs.delete_retention_policy()
+        .log_group_name(&r.name)
+        .send()
+        .await
+        .expect("no retention");
+    assert_eq!(read(&cx, r).await.attributes["retention_days"], Value::Null);
+
+    let mut old = r.clone();
+    old.name = "/aws/lambda/stk-stglog-old".to_string();
+    create(&cx, &old).await;
+    let found = stray_names(&strays(&cx, Kind::LogGroup).await);
+    assert_eq!(
+        found,
+        vec![
+            ("log_group.old".to_string(), old.name.clone()),
+            ("log_group.transform".to_string(), r.name.clone()),
+        ]
+    );
+    for g in [r, &old] {
+        let live = read(&cx, g).await;
+        delete(&cx, g, &live).await;
+        absent(&cx, g).await;
+        delete(&cx, g, &live).await;
+    }
+}
+
+#[tokio::test]
+async fn topic_and_subscriptions_converge_and_are_found_as_strays() {
+    let pipeline = "stgsns";
+    let Some((aws, graph)) = setup("sns", pipeline, |s| s).await else {
+        return;
+    };
+    let zip = common::lambda_zip();
+    let cx = context(&aws, &graph, pipeline, &zip);
+    let topic = resource(&graph, Kind::SnsTopic, "alerts");
+    let sub = resource(&graph, Kind::SnsSubscription, "alerts@example.com");
+    absent(&cx, sub).await;
+    create(&cx, topic).await;
+    create(&cx, sub).await;
+    create(&cx, sub).await;
+    let live = read(&cx, topic).await;
+    assert_converged(&graph, topic, &live);
+    let sub_live = read(&cx, sub).await;
+    assert_converged(&graph, sub, &sub_live);
+    assert!(
+        sub_live
+            .physical_id
+            .as_deref()
+            .is_some_and(|a| a.starts_with(&format!("{}:", live_arn(&graph, topic)))),
+        "{sub_live:?}"
+    );
+
+    let arn = live_arn(&graph, topic);
+    aws.sns
+        .set_topic_attributes()
+        .topic_arn(&arn)
+        .attribute_name("DisplayName")
+        .attribute_value("changed")
+        .send()
+        .await
+        .expect("display name");
+    aws.sns
+        .untag_resource()
+        .resource_arn(&arn)
+        .tag_keys("owner")
+        .send()
+        .await
+        .expect("untag");
+    let drifted = read(&cx, topic).await;
+    assert_eq!(drifted.attributes["display_name"], json!("changed"));
+    revert(&cx, topic, &drifted, &["display_name", "tags"]).await;
+
+    // An address the file no longer has is a stray subscription of our topic.
+    aws.sns
+        .subscribe()
+        .topic_arn(&arn)
+        .protocol("email")
+        .endpoint("old@example.com")
+        .send()
+        .await
+        .expect("subscribe");
+    // Someone else's subscription of another protocol is not stkc's.
+    aws.sns
+        .subscribe()
+        .topic_arn(&arn)
+        .protocol("sms")
+        .endpoint("+15555550100")
+        .send()
+        .await
+        .expect("subscribe sms");
+    let found = stray_names(&strays(&cx, Kind::SnsSubscription).await);
+    assert_eq!(
+        found,
+        vec![
+            (
+                "sns_subscription.alerts@example.com".to_string(),
+                "alerts@example.com".to_string()
+            ),
+            (
+                "sns_subscription.old@example.com".to_string(),
+                "old@example.com".to_string()
+            ),
+        ]
+    );
+    let topics = stray_names(&strays(&cx, Kind::SnsTopic).await);
+    assert_eq!(
+        topics,
+        vec![("sns_topic.alerts".to_string(), topic.name.clone())]
+    );
+
+    delete(&cx, sub, &sub_live).await;
+    absent(&cx, sub).await;
+    // A pending subscription has no ARN to unsubscribe: skipped, not an error.
+    let mut pending = sub_live.clone();
+    pending.physical_id = Some("PendingConfirmation".to_string());
+    delete(&cx, sub, &pending).await;
+
+    delete(&cx, topic, &live).await;
+    absent(&cx, topic).await;
+    absent(&cx, sub).await;
+    delete(&cx, topic, &live).await;
+}
+
+fn live_arn(graph: &Graph, topic: &Resource) -> String {
+    graph.names.topic_arn(&topic.name)
+}
+
+#[tokio::test]
+async fn secrets_exist_in_either_store_without_reading_them() {
+    let pipeline = "stgsec";
+    let Some(url) = common::moto("secrets") else {
+        return;
+    };
+    let aws = common::aws(&url).await;
+    let zip = common::lambda_zip();
+    for (call, name) in [
+        ("secret", "stgsec/influx-token"),
+        ("ssm", "/stgsec/influx-token"),
+    ] {
+        let src = common::stocks_as(pipeline).replacen(
+            "secret(\"stocks/influx-token\")",
+            &format!("{call}(\"{name}\")"),
+            1,
+        );
+        let graph = common::graph(&src, &aws);
+        let cx = context(&aws, &graph, pipeline, &zip);
+        let external = &graph.externals[0];
+        assert_eq!(external.name, name);
+        assert!(!kinds::secrets::exists(&cx, external).await.expect("exists"));
+        if call == "secret" {
+            aws.secrets
+                .create_secret()
+                .name(name)
+                .secret_string("token")
+                .send()
+                .await
+                .expect("secret");
+        } else {
+            aws.ssm
+                .put_parameter()
+                .name(name)
+                .value("token")
+                .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+                .send()
+                .await
+                .expect("parameter");
+        }
+        assert!(kinds::secrets::exists(&cx, external).await.expect("exists"));
+        if call == "secret" {
+            aws.secrets
+                .delete_secret()
+                .secret_id(name)
+                .force_delete_without_recovery(true)
+                .send()
+                .await
+                .expect("cleanup");
+        } else {
+            aws.ssm
+                .delete_parameter()
+                .name(name)
+                .send()
+                .await
+                .expect("cleanup");
+        }
+        assert!(!kinds::secrets::exists(&cx, external).await.expect("exists"));
+    }
+}

@@ -1,0 +1,303 @@
+//! `stkc plan` / `apply` / `destroy` end to end, as a user runs them, against moto server as
+//! the AWS account (STK_MOTO_URL, started by tests/services/start.sh; skipped with a message
+//! without it). Each test deploys the shipped stocks pipeline under its own name, so tests run
+//! in parallel without resetting the emulator. Needs the bootstrap built beside stkc
+//! (`cargo build --workspace`) for `stkc package`.
+
+use assert_cmd::Command;
+use std::path::PathBuf;
+
+struct Deploy {
+    dir: tempfile::TempDir,
+    moto: String,
+    file: PathBuf,
+    bootstrap: PathBuf,
+}
+
+fn moto(test: &str) -> Option<String> {
+    match std::env::var("STK_MOTO_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            eprintln!("SKIPPED {test}: STK_MOTO_URL is not set (start tests/services/start.sh)");
+            None
+        }
+    }
+}
+
+fn bootstrap() -> Option<PathBuf> {
+    let stkc = assert_cmd::cargo::cargo_bin("stkc");
+    let b = stkc.with_file_name("bootstrap");
+    if b.is_file() {
+        Some(b)
+    } else {
+        eprintln!(
+            "SKIPPED: no bootstrap beside stkc; build the workspace (cargo build --workspace)"
+        );
+        None
+    }
+}
+
+impl Deploy {
+    /// The stocks pipeline as `name` (its Glue database too), packaged into DIR/dist.
+    fn new(test: &str, name: &str) -> Option<Deploy> {
+        let moto = moto(test)?;
+        let bootstrap = bootstrap()?;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let source = include_str!("../../../pipelines/stocks.stk")
+            .replacen("pipeline stocks", &format!("pipeline {name}"), 1)
+            .replacen(
+                "database = \"stocks\"",
+                &format!("database = \"{name}\""),
+                1,
+            );
+        let file = dir.path().join(format!("{name}.stk"));
+        std::fs::write(&file, source).expect("write the pipeline");
+        let d = Deploy {
+            dir,
+            moto,
+            file,
+            bootstrap,
+        };
+        d.package();
+        Some(d)
+    }
+
+    /// `stkc package`: again after every edit, since the package carries the pipeline.
+    fn package(&self) {
+        let out = self
+            .cmd(&["package"])
+            .arg("--bootstrap")
+            .arg(&self.bootstrap)
+            .output()
+            .expect("run stkc");
+        assert!(
+            out.status.success(),
+            "stkc package: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn edit(&self, from: &str, to: &str) {
+        let text = std::fs::read_to_string(&self.file).expect("read");
+        assert_eq!(text.matches(from).count(), 1, "`{from}` must occur once");
+        std::fs::write(&self.file, text.replacen(from, to, 1)).expect("write");
+        self.package();
+    }
+
+    /// `stkc SUBCOMMAND FILE ARGS... --package DIR/dist [--emulator]` against moto.
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::cargo_bin("stkc").expect("stkc built");
+        c.arg(args[0])
+            .arg(&self.file)
+            .args(&args[1..])
+            .arg(if args[0] == "package" {
+                "--out"
+            } else {
+                "--package"
+            })
+            .arg(self.dir.path().join("dist"))
+            .env("AWS_ENDPOINT_URL", &self.moto)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("NO_COLOR", "1")
+            .env_remove("AWS_PROFILE")
+            .current_dir(self.dir.path());
+        if args[0] != "package" {
+            c.arg("--emulator");
+        }
+        c
+    }
+
+    /// Runs a command; returns (exit code, stdout, stderr).
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = self.cmd(args).output().expect("run stkc");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn plan_json(&self) -> serde_json::Value {
+        let (code, out, err) = self.run(&["plan", "--json"]);
+        assert_eq!(code, 0, "plan --json failed: {err}");
+        serde_json::from_str(&out).expect("plan JSON")
+    }
+
+    fn apply(&self) {
+        let (code, out, err) = self.run(&["apply", "--auto-approve"]);
+        assert_eq!(code, 0, "apply failed:\n{out}\n{err}");
+    }
+}
+
+fn actions(plan: &serde_json::Value) -> Vec<(String, String)> {
+    plan["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter(|r| r["action"] != "no_op")
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap_or("").to_string(),
+                r["action"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn empty_account_apply_then_no_changes_then_destroy() {
+    let Some(d) = Deploy::new("empty_account_apply_then_no_changes_then_destroy", "dplone") else {
+        return;
+    };
+    let (code, out, err) = d.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "a plan with changes exits 2: {out}\n{err}");
+    let first = d.plan_json();
+    let acts = actions(&first);
+    assert!(!acts.is_empty());
+    assert!(
+        acts.iter().all(|(_, a)| a == "create"),
+        "an empty account is all creates: {acts:?}"
+    );
+    let n = acts.len();
+    assert!(
+        out.contains(&format!(
+            "Plan: {n} to add, 0 to change, 0 to replace, 0 to destroy."
+        )),
+        "{out}"
+    );
+
+    d.apply();
+    let (code, out, err) = d.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "after apply, no changes (exit 0):\n{out}\n{err}");
+    assert!(out.contains("No changes"), "{out}");
+
+    let (code, out, err) = d.run(&["destroy", "--auto-approve", "--force-delete-data"]);
+    assert_eq!(code, 0, "destroy failed:\n{out}\n{err}");
+    let after = d.plan_json();
+    let acts = actions(&after);
+    assert_eq!(
+        acts.len(),
+        n,
+        "after destroy everything is to be created again: {acts:?}"
+    );
+    assert!(
+        acts.iter().all(|(_, a)| a == "create"),
+        "destroy leaves none of our resources: {acts:?}"
+    );
+}
+
+#[test]
+fn edits_give_the_expected_actions_and_apply_converges() {
+    let Some(d) = Deploy::new(
+        "edits_give_the_expected_actions_and_apply_converges",
+        "dpledit",
+    ) else {
+        return;
+    };
+    d.apply();
+    d.edit("  shards = 1\n", "  shards = 2\n");
+    d.edit(
+        "buffer = { interval = 60s, size = 64MiB }",
+        "buffer = { interval = 120s, size = 64MiB }",
+    );
+    d.edit(
+        "  notify = email(\"alerts@example.com\")\n  message",
+        "  notify = email(\"oncall@example.com\")\n  message",
+    );
+    let plan = d.plan_json();
+    let acts = actions(&plan);
+    let action_of = |id: &str| acts.iter().find(|(i, _)| i == id).map(|(_, a)| a.as_str());
+    assert_eq!(
+        action_of("kinesis_stream.stream"),
+        Some("update"),
+        "{acts:?}"
+    );
+    assert_eq!(
+        action_of("firehose_delivery_stream.raw"),
+        Some("update"),
+        "{acts:?}"
+    );
+    assert_eq!(
+        action_of("sns_subscription.alerts@example.com"),
+        Some("delete"),
+        "{acts:?}"
+    );
+    assert_eq!(
+        action_of("sns_subscription.oncall@example.com"),
+        Some("create"),
+        "{acts:?}"
+    );
+    d.apply();
+    let (code, out, _) = d.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "the edits converged:\n{out}");
+
+    d.edit("stream ticks: kinesis", "stream quotes: kinesis");
+    let plan = d.plan_json();
+    let stream = plan["resources"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["id"] == "kinesis_stream.stream"))
+        .expect("the stream in the plan");
+    assert_eq!(stream["action"], "replace", "{stream}");
+    assert_eq!(stream["forced_by"], serde_json::json!(["name"]), "{stream}");
+    assert!(
+        !stream["impacts"].as_array().is_none_or(|i| i.is_empty()),
+        "a replaced stream says unread records are lost: {stream}"
+    );
+}
+
+#[test]
+fn apply_refuses_to_prompt_without_a_terminal() {
+    let Some(d) = Deploy::new("apply_refuses_to_prompt_without_a_terminal", "dplprompt") else {
+        return;
+    };
+    let (code, out, err) = d.run(&["apply"]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(err.contains("--auto-approve"), "{err}");
+    let acts = actions(&d.plan_json());
+    assert!(
+        acts.iter().all(|(_, a)| a == "create"),
+        "nothing was applied: {acts:?}"
+    );
+}
+
+#[test]
+fn a_saved_plan_applies_only_while_nothing_changed() {
+    let Some(d) = Deploy::new(
+        "a_saved_plan_applies_only_while_nothing_changed",
+        "dplsaved",
+    ) else {
+        return;
+    };
+    let (code, _, err) = d.run(&["plan", "--out", "first.plan"]);
+    assert_eq!(code, 0, "{err}");
+    d.edit("  retention = 24h\n", "  retention = 48h\n");
+    let (code, _, err) = d.run(&["apply", "first.plan"]);
+    assert_eq!(code, 1, "a stale plan is refused: {err}");
+    assert!(err.contains("changed since"), "{err}");
+    let (code, _, err) = d.run(&["plan", "--out", "second.plan"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = d.run(&["apply", "second.plan"]);
+    assert_eq!(
+        code, 0,
+        "a fresh saved plan applies without a prompt:\n{out}\n{err}"
+    );
+    let (code, _, _) = d.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn the_deployer_policy_has_no_wildcard_action() {
+    let Some(d) = Deploy::new("the_deployer_policy_has_no_wildcard_action", "dplpolicy") else {
+        return;
+    };
+    let (code, out, err) = d.run(&["plan", "--deployer-policy"]);
+    assert_eq!(code, 0, "{err}");
+    let policy: serde_json::Value = serde_json::from_str(&out).expect("policy JSON");
+    let text = policy.to_string();
+    assert!(text.contains("kinesis:CreateStream"), "{text}");
+    assert!(
+        !text.contains("\"Action\":\"*\"") && !text.contains("\"*\",\""),
+        "no `*` action: {text}"
+    );
+}
