@@ -7,148 +7,30 @@
 mod common;
 
 use aws_sdk_s3::primitives::ByteStream;
+use common::{Setup, absent, assert_converged, create, delete, delete_checked, existing, revert};
+use common::{stray_names, strays};
 use serde_json::{Value, json};
 use stk_aws::Aws;
 use stk_aws::kinds::{self, Cx};
 use stk_deploy::resource::Spec;
-use stk_deploy::{
-    Action, Graph, Kind, LiveResource, Owner, Resource, ResourceChange, ResourceId, Snapshot,
-};
-
-/// Clients, graph and package for a uniquely named stocks pipeline.
-async fn setup(
-    test: &str,
-    pipeline: &str,
-    edit: impl Fn(String) -> String,
-) -> Option<(Aws, Graph)> {
-    let url = common::moto(test)?;
-    let aws = common::aws(&url).await;
-    let graph = common::graph(&edit(common::stocks_as(pipeline)), &aws);
-    Some((aws, graph))
-}
-
-fn context<'a>(aws: &'a Aws, graph: &'a Graph, pipeline: &'a str, zip: &'a [u8]) -> Cx<'a> {
-    Cx {
-        aws,
-        graph,
-        pipeline,
-        lambda_zip: zip,
-        user_data: "",
-        force_delete_data: false,
-    }
-}
-
-fn resource<'g>(graph: &'g Graph, kind: Kind, logical: &str) -> &'g Resource {
-    let id = ResourceId::new(kind, logical);
-    graph
-        .get(&id)
-        .unwrap_or_else(|| panic!("the graph has no {id}"))
-}
-
-async fn read(cx: &Cx<'_>, r: &Resource) -> LiveResource {
-    match kinds::read(cx, r).await {
-        Ok(Some(live)) => live,
-        Ok(None) => panic!("{} does not exist", r.id),
-        Err(e) => panic!("reading {}: {e}", r.id),
-    }
-}
-
-async fn absent(cx: &Cx<'_>, r: &Resource) {
-    match kinds::read(cx, r).await {
-        Ok(None) => {}
-        Ok(Some(live)) => panic!("{} still exists: {live:?}", r.id),
-        Err(e) => panic!("reading {}: {e}", r.id),
-    }
-}
-
-/// Read back exactly as desired and ours: the second plan is a no-op.
-fn assert_converged(graph: &Graph, r: &Resource, live: &LiveResource) {
-    assert_eq!(live.attributes, r.attributes(), "{}", r.id);
-    assert_eq!(live.owner, Owner::Pipeline, "{}", r.id);
-    assert_eq!(live.tags, r.tags, "{}", r.id);
-    assert_eq!(change(graph, r, live).action, Action::NoOp, "{}", r.id);
-}
-
-/// The plan's change for `r` when the account holds `live` for it.
-fn change(graph: &Graph, r: &Resource, live: &LiveResource) -> ResourceChange {
-    let mut snapshot = Snapshot::default();
-    snapshot.resources.insert(r.id.clone(), live.clone());
-    let plan = match stk_deploy::diff(graph, &snapshot) {
-        Ok(p) => p,
-        Err(e) => panic!("diff: {e}"),
-    };
-    match plan.change(&r.id) {
-        Some(c) => c.clone(),
-        None => panic!("the plan has no change for {}", r.id),
-    }
-}
-
-/// Drift is planned as an in-place update of exactly `attributes`, and `update` reverts it.
-async fn revert(cx: &Cx<'_>, r: &Resource, drifted: &LiveResource, attributes: &[&str]) {
-    let c = change(cx.graph, r, drifted);
-    assert_eq!(c.action, Action::Update, "{}: {c:?}", r.id);
-    let mut changed: Vec<&str> = c.changes.iter().map(|a| a.attribute.as_str()).collect();
-    changed.sort_unstable();
-    assert_eq!(changed, attributes, "{}", r.id);
-    if let Err(e) = kinds::update(cx, r, drifted, &c).await {
-        panic!("updating {}: {e}", r.id);
-    }
-    let live = read(cx, r).await;
-    assert_converged(cx.graph, r, &live);
-}
-
-async fn create(cx: &Cx<'_>, r: &Resource) {
-    if let Err(e) = kinds::create(cx, r).await {
-        panic!("creating {}: {e}", r.id);
-    }
-}
-
-async fn delete(cx: &Cx<'_>, r: &Resource, live: &LiveResource) {
-    if let Err(e) = kinds::delete(cx, &r.id, live).await {
-        panic!("deleting {}: {e}", r.id);
-    }
-}
-
-async fn strays(cx: &Cx<'_>, kind: Kind) -> Vec<(ResourceId, LiveResource)> {
-    match kinds::strays(cx, kind).await {
-        Ok(s) => s,
-        Err(e) => panic!("strays of {kind}: {e}"),
-    }
-}
-
-fn stray_names(found: &[(ResourceId, LiveResource)]) -> Vec<(String, String)> {
-    let mut names: Vec<(String, String)> = found
-        .iter()
-        .map(|(id, l)| {
-            let name = l
-                .attributes
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            (id.to_string(), name.to_string())
-        })
-        .collect();
-    names.sort();
-    names
-}
+use stk_deploy::{Action, Kind, Resource, ResourceChange};
 
 #[tokio::test]
 async fn kinesis_stream_converges_reshards_and_is_found_as_a_stray() {
     let pipeline = "stgkin";
-    let Some((aws, graph)) = setup("kinesis_stream", pipeline, |s| s).await else {
+    let Some(t) = Setup::new("kinesis_stream", pipeline).await else {
         return;
     };
-    let zip = common::lambda_zip();
-    let cx = context(&aws, &graph, pipeline, &zip);
-    let r = resource(&graph, Kind::KinesisStream, "stream");
+    let cx = t.cx();
+    let r = t.get(Kind::KinesisStream, "stream");
     create(&cx, r).await;
-    let live = read(&cx, r).await;
-    assert_converged(&graph, r, &live);
+    let live = existing(&cx, r).await;
+    assert_converged(&t.graph, r, &live);
     assert_eq!(live.attributes["shard_count"], json!(1));
     assert_eq!(live.attributes["kms_key"], json!("alias/aws/kinesis"));
 
     // Drift: more retention, two shards, a tag removed and one added.
-    let k = &aws.kinesis;
+    let k = &t.aws.kinesis;
     k.increase_stream_retention_period()
         .stream_name(&r.name)
         .retention_period_hours(48)
@@ -174,16 +56,10 @@ async fn kinesis_stream_converges_reshards_and_is_found_as_a_stray() {
         .send()
         .await
         .expect("tag");
-    let drifted = read(&cx, r).await;
+    let drifted = existing(&cx, r).await;
     assert_eq!(drifted.attributes["retention_hours"], json!(48));
     assert_eq!(drifted.attributes["shard_count"], json!(2));
-    revert(
-        &cx,
-        r,
-        &drifted,
-        &["retention_hours", "shard_count", "tags"],
-    )
-    .await;
+    revert(&cx, r, &["retention_hours", "shard_count", "tags"]).await;
 
     // A stream of this pipeline under another name (a renamed stream block) is a stray; one
     // of another pipeline is not.
@@ -217,9 +93,7 @@ async fn kinesis_stream_converges_reshards_and_is_found_as_a_stray() {
         ]
     );
 
-    delete(&cx, r, &live).await;
-    absent(&cx, r).await;
-    delete(&cx, r, &live).await;
+    delete_checked(&cx, r, &live).await;
     for name in ["stk-stgkin-old", "stk-stgkin-x-ticks"] {
         k.delete_stream()
             .stream_name(name)
@@ -252,22 +126,21 @@ async fn put_object(aws: &Aws, bucket: &str, key: &str) {
 #[tokio::test]
 async fn buckets_converge_and_refuse_to_delete_data_without_force() {
     let pipeline = "stgbkt";
-    let Some((aws, graph)) = setup("buckets", pipeline, with_raw_retention).await else {
+    let Some(t) = Setup::edited("buckets", pipeline, with_raw_retention).await else {
         return;
     };
-    let zip = common::lambda_zip();
-    let cx = context(&aws, &graph, pipeline, &zip);
-    let buckets: Vec<&Resource> = graph.of_kind(Kind::S3Bucket).collect();
+    let (aws, cx) = (&t.aws, t.cx());
+    let buckets: Vec<&Resource> = t.graph.of_kind(Kind::S3Bucket).collect();
     assert_eq!(buckets.len(), 4);
     for r in &buckets {
         create(&cx, r).await;
-        let live = read(&cx, r).await;
-        assert_converged(&graph, r, &live);
+        let live = existing(&cx, r).await;
+        assert_converged(&t.graph, r, &live);
         assert_eq!(live.holds_data, Some(false), "{}", r.id);
     }
-    let raw = resource(&graph, Kind::S3Bucket, "raw");
+    let raw = t.get(Kind::S3Bucket, "raw");
     assert_eq!(
-        read(&cx, raw).await.attributes["expire_after_days"],
+        existing(&cx, raw).await.attributes["expire_after_days"],
         json!(90)
     );
     let rules = aws
@@ -344,14 +217,13 @@ async fn buckets_converge_and_refuse_to_delete_data_without_force() {
         .send()
         .await
         .expect("tag");
-    let drifted = read(&cx, raw).await;
+    let drifted = existing(&cx, raw).await;
     assert_eq!(drifted.attributes["versioning"], json!(false));
     assert_eq!(drifted.attributes["block_public_access"], json!(false));
     assert_eq!(drifted.attributes["expire_after_days"], json!(7));
     revert(
         &cx,
         raw,
-        &drifted,
         &[
             "block_public_access",
             "expire_after_days",
@@ -373,16 +245,16 @@ async fn buckets_converge_and_refuse_to_delete_data_without_force() {
 
     // A bucket holding data: refused without --force-delete-data, emptied with it (every
     // version and delete marker of the versioned raw bucket).
-    put_object(&aws, &raw.name, "date=2024-01-02/a.json").await;
-    put_object(&aws, &raw.name, "date=2024-01-02/a.json").await;
+    put_object(aws, &raw.name, "date=2024-01-02/a.json").await;
+    put_object(aws, &raw.name, "date=2024-01-02/a.json").await;
     s3.delete_object()
         .bucket(&raw.name)
         .key("date=2024-01-02/a.json")
         .send()
         .await
         .expect("delete marker");
-    put_object(&aws, &raw.name, "date=2024-01-02/b.json").await;
-    let full = read(&cx, raw).await;
+    put_object(aws, &raw.name, "date=2024-01-02/b.json").await;
+    let full = existing(&cx, raw).await;
     assert_eq!(full.holds_data, Some(true));
     match kinds::delete(&cx, &raw.id, &full).await {
         Err(stk_aws::AwsError::Invalid { message, .. }) => {
@@ -390,21 +262,19 @@ async fn buckets_converge_and_refuse_to_delete_data_without_force() {
         }
         other => panic!("deleting a bucket with data without force: {other:?}"),
     }
-    assert_eq!(read(&cx, raw).await.holds_data, Some(true));
+    assert_eq!(existing(&cx, raw).await.holds_data, Some(true));
     let forced = Cx {
         force_delete_data: true,
-        ..context(&aws, &graph, pipeline, &zip)
+        ..t.cx()
     };
-    delete(&forced, raw, &full).await;
-    absent(&cx, raw).await;
-    delete(&forced, raw, &full).await;
+    delete_checked(&forced, raw, &full).await;
 
     // An unversioned bucket with an object.
-    let errors = resource(&graph, Kind::S3Bucket, "errors");
-    put_object(&aws, &errors.name, "compact/x.json").await;
-    let live = read(&cx, errors).await;
+    let errors = t.get(Kind::S3Bucket, "errors");
+    put_object(aws, &errors.name, "compact/x.json").await;
+    let live = existing(&cx, errors).await;
     assert_eq!(live.holds_data, Some(true));
-    delete(&forced, errors, &live).await;
+    delete(&forced, &errors.id, &live).await;
     absent(&cx, errors).await;
 
     // Strays: this pipeline's buckets by role, tagged as ours.
@@ -413,8 +283,8 @@ async fn buckets_converge_and_refuse_to_delete_data_without_force() {
     old_r.name = old.clone();
     create(&cx, &old_r).await;
     let found = stray_names(&strays(&cx, Kind::S3Bucket).await);
-    let lake = resource(&graph, Kind::S3Bucket, "lake");
-    let artifacts = resource(&graph, Kind::S3Bucket, "artifacts");
+    let lake = t.get(Kind::S3Bucket, "lake");
+    let artifacts = t.get(Kind::S3Bucket, "artifacts");
     assert_eq!(
         found,
         vec![
@@ -424,8 +294,8 @@ async fn buckets_converge_and_refuse_to_delete_data_without_force() {
         ]
     );
     for r in [lake, artifacts, &old_r] {
-        let live = read(&cx, r).await;
-        delete(&cx, r, &live).await;
+        let live = existing(&cx, r).await;
+        delete(&cx, &r.id, &live).await;
         absent(&cx, r).await;
     }
 }
@@ -433,29 +303,29 @@ async fn buckets_converge_and_refuse_to_delete_data_without_force() {
 #[tokio::test]
 async fn bucket_policy_round_trips_normalised_and_goes_first_on_delete() {
     let pipeline = "stgpol";
-    let Some((aws, graph)) = setup("bucket_policy", pipeline, |s| s).await else {
+    let Some(t) = Setup::new("bucket_policy", pipeline).await else {
         return;
     };
-    let zip = common::lambda_zip();
-    let cx = context(&aws, &graph, pipeline, &zip);
+    let cx = t.cx();
     // The TLS-only policy the real deploy attaches (the test graph leaves it off).
-    let mut r = resource(&graph, Kind::S3Bucket, "errors").clone();
+    let mut r = t.get(Kind::S3Bucket, "errors").clone();
     if let Spec::S3Bucket(spec) = &mut r.spec {
         let arn = r.arn.clone().unwrap_or_default();
         spec.policy = Some(stk_deploy::iam::tls_only_bucket_policy(&arn));
     }
     create(&cx, &r).await;
-    let live = read(&cx, &r).await;
+    let live = existing(&cx, &r).await;
     assert_eq!(live.attributes, r.attributes());
     assert!(live.attributes["policy"].is_object());
 
-    aws.s3
+    t.aws
+        .s3
         .delete_bucket_policy()
         .bucket(&r.name)
         .send()
         .await
         .expect("drop policy");
-    let drifted = read(&cx, &r).await;
+    let drifted = existing(&cx, &r).await;
     assert_eq!(drifted.attributes["policy"], Value::Null);
     let want = r.attributes();
     let c = ResourceChange {
@@ -472,30 +342,29 @@ async fn bucket_policy_round_trips_normalised_and_goes_first_on_delete() {
         impacts: Vec::new(),
     };
     kinds::update(&cx, &r, &drifted, &c).await.expect("update");
-    assert_eq!(read(&cx, &r).await.attributes, want);
+    assert_eq!(existing(&cx, &r).await.attributes, want);
 
-    let live = read(&cx, &r).await;
-    delete(&cx, &r, &live).await;
+    let live = existing(&cx, &r).await;
+    delete(&cx, &r.id, &live).await;
     absent(&cx, &r).await;
 }
 
 #[tokio::test]
 async fn bucket_notification_belongs_to_its_bucket_and_converges() {
     let pipeline = "stgntf";
-    let Some((aws, graph)) = setup("bucket_notification", pipeline, |s| s).await else {
+    let Some(t) = Setup::new("bucket_notification", pipeline).await else {
         return;
     };
-    let zip = common::lambda_zip();
-    let cx = context(&aws, &graph, pipeline, &zip);
-    let bucket = resource(&graph, Kind::S3Bucket, "raw");
-    let r = resource(&graph, Kind::S3BucketNotification, "raw");
+    let cx = t.cx();
+    let bucket = t.get(Kind::S3Bucket, "raw");
+    let r = t.get(Kind::S3BucketNotification, "raw");
     assert_eq!(r.name, bucket.name);
     // moto does not check the function exists, so the bucket is the only dependency made.
     create(&cx, bucket).await;
     absent(&cx, r).await;
     create(&cx, r).await;
-    let live = read(&cx, r).await;
-    assert_converged(&graph, r, &live);
+    let live = existing(&cx, r).await;
+    assert_converged(&t.graph, r, &live);
 
     // Drift: another prefix and a second configuration.
     use aws_sdk_s3::types::{
@@ -528,7 +397,8 @@ async fn bucket_notification_belongs_to_its_bucket_and_converges() {
             .build()
             .expect("configuration")
     };
-    aws.s3
+    t.aws
+        .s3
         .put_bucket_notification_configuration()
         .bucket(&r.name)
         .notification_configuration(
@@ -540,12 +410,12 @@ async fn bucket_notification_belongs_to_its_bucket_and_converges() {
         .send()
         .await
         .expect("drift");
-    let drifted = read(&cx, r).await;
+    let drifted = existing(&cx, r).await;
     assert_eq!(
         drifted.attributes["lambda"].as_array().map(Vec::len),
         Some(2)
     );
-    revert(&cx, r, &drifted, &["lambda"]).await;
+    revert(&cx, r, &["lambda"]).await;
 
     let found = stray_names(&strays(&cx, Kind::S3BucketNotification).await);
     assert_eq!(
@@ -553,45 +423,42 @@ async fn bucket_notification_belongs_to_its_bucket_and_converges() {
         vec![("s3_bucket_notification.raw".to_string(), r.name.clone())]
     );
 
-    delete(&cx, r, &live).await;
-    absent(&cx, r).await;
-    delete(&cx, r, &live).await;
-    let bucket_live = read(&cx, bucket).await;
-    delete(&cx, bucket, &bucket_live).await;
+    delete_checked(&cx, r, &live).await;
+    let bucket_live = existing(&cx, bucket).await;
+    delete(&cx, &bucket.id, &bucket_live).await;
     absent(&cx, r).await;
 }
 
 #[tokio::test]
 async fn log_group_converges_and_is_found_as_a_stray() {
     let pipeline = "stglog";
-    let Some((aws, graph)) = setup("log_group", pipeline, |s| s).await else {
+    let Some(t) = Setup::new("log_group", pipeline).await else {
         return;
     };
-    let zip = common::lambda_zip();
-    let cx = context(&aws, &graph, pipeline, &zip);
-    let r = resource(&graph, Kind::LogGroup, "transform");
+    let cx = t.cx();
+    let r = t.get(Kind::LogGroup, "transform");
     create(&cx, r).await;
-    let live = read(&cx, r).await;
-    assert_converged(&graph, r, &live);
+    let live = existing(&cx, r).await;
+    assert_converged(&t.graph, r, &live);
     assert_eq!(live.attributes["retention_days"], json!(30));
 
-    let logs = &aws.logs;
+    let logs = &t.aws.logs;
     logs.put_retention_policy()
         .log_group_name(&r.name)
         .retention_in_days(7)
         .send()
         .await
         .expect("retention");
-    let arn = graph.names.log_group_arn(&r.name);
+    let arn = t.graph.names.log_group_arn(&r.name);
     logs.untag_resource()
         .resource_arn(&arn)
         .tag_keys("project")
         .send()
         .await
         .expect("untag");
-    let drifted = read(&cx, r).await;
+    let drifted = existing(&cx, r).await;
     assert_eq!(drifted.attributes["retention_days"], json!(7));
-    revert(&cx, r, &drifted, &["retention_days", "tags"]).await;
+    revert(&cx, r, &["retention_days", "tags"]).await;
 
     // Never-expiring logs read as no retention.
     logs.delete_retention_policy()
@@ -599,7 +466,10 @@ async fn log_group_converges_and_is_found_as_a_stray() {
         .send()
         .await
         .expect("no retention");
-    assert_eq!(read(&cx, r).await.attributes["retention_days"], Value::Null);
+    assert_eq!(
+        existing(&cx, r).await.attributes["retention_days"],
+        Value::Null
+    );
 
     let mut old = r.clone();
     old.name = "/aws/lambda/stk-stglog-old".to_string();
@@ -613,40 +483,37 @@ async fn log_group_converges_and_is_found_as_a_stray() {
         ]
     );
     for g in [r, &old] {
-        let live = read(&cx, g).await;
-        delete(&cx, g, &live).await;
-        absent(&cx, g).await;
-        delete(&cx, g, &live).await;
+        let live = existing(&cx, g).await;
+        delete_checked(&cx, g, &live).await;
     }
 }
 
 #[tokio::test]
 async fn topic_and_subscriptions_converge_and_are_found_as_strays() {
     let pipeline = "stgsns";
-    let Some((aws, graph)) = setup("sns", pipeline, |s| s).await else {
+    let Some(t) = Setup::new("sns", pipeline).await else {
         return;
     };
-    let zip = common::lambda_zip();
-    let cx = context(&aws, &graph, pipeline, &zip);
-    let topic = resource(&graph, Kind::SnsTopic, "alerts");
-    let sub = resource(&graph, Kind::SnsSubscription, "alerts@example.com");
+    let (aws, graph, cx) = (&t.aws, &t.graph, t.cx());
+    let topic = t.get(Kind::SnsTopic, "alerts");
+    let sub = t.get(Kind::SnsSubscription, "alerts@example.com");
     absent(&cx, sub).await;
     create(&cx, topic).await;
     create(&cx, sub).await;
     create(&cx, sub).await;
-    let live = read(&cx, topic).await;
-    assert_converged(&graph, topic, &live);
-    let sub_live = read(&cx, sub).await;
-    assert_converged(&graph, sub, &sub_live);
+    let live = existing(&cx, topic).await;
+    assert_converged(graph, topic, &live);
+    let sub_live = existing(&cx, sub).await;
+    assert_converged(graph, sub, &sub_live);
     assert!(
         sub_live
             .physical_id
             .as_deref()
-            .is_some_and(|a| a.starts_with(&format!("{}:", live_arn(&graph, topic)))),
+            .is_some_and(|a| a.starts_with(&format!("{}:", graph.names.topic_arn(&topic.name)))),
         "{sub_live:?}"
     );
 
-    let arn = live_arn(&graph, topic);
+    let arn = graph.names.topic_arn(&topic.name);
     aws.sns
         .set_topic_attributes()
         .topic_arn(&arn)
@@ -662,9 +529,9 @@ async fn topic_and_subscriptions_converge_and_are_found_as_strays() {
         .send()
         .await
         .expect("untag");
-    let drifted = read(&cx, topic).await;
+    let drifted = existing(&cx, topic).await;
     assert_eq!(drifted.attributes["display_name"], json!("changed"));
-    revert(&cx, topic, &drifted, &["display_name", "tags"]).await;
+    revert(&cx, topic, &["display_name", "tags"]).await;
 
     // An address the file no longer has is a stray subscription of our topic.
     aws.sns
@@ -704,21 +571,17 @@ async fn topic_and_subscriptions_converge_and_are_found_as_strays() {
         vec![("sns_topic.alerts".to_string(), topic.name.clone())]
     );
 
-    delete(&cx, sub, &sub_live).await;
+    delete(&cx, &sub.id, &sub_live).await;
     absent(&cx, sub).await;
     // A pending subscription has no ARN to unsubscribe: skipped, not an error.
     let mut pending = sub_live.clone();
     pending.physical_id = Some("PendingConfirmation".to_string());
-    delete(&cx, sub, &pending).await;
+    delete(&cx, &sub.id, &pending).await;
 
-    delete(&cx, topic, &live).await;
+    delete(&cx, &topic.id, &live).await;
     absent(&cx, topic).await;
     absent(&cx, sub).await;
-    delete(&cx, topic, &live).await;
-}
-
-fn live_arn(graph: &Graph, topic: &Resource) -> String {
-    graph.names.topic_arn(&topic.name)
+    delete(&cx, &topic.id, &live).await;
 }
 
 #[tokio::test]
@@ -739,7 +602,7 @@ async fn secrets_exist_in_either_store_without_reading_them() {
             1,
         );
         let graph = common::graph(&src, &aws);
-        let cx = context(&aws, &graph, pipeline, &zip);
+        let cx = common::cx(&aws, &graph, pipeline, &zip);
         let external = &graph.externals[0];
         assert_eq!(external.name, name);
         assert!(!kinds::secrets::exists(&cx, external).await.expect("exists"));

@@ -172,6 +172,40 @@ fn empty_account_apply_then_no_changes_then_destroy() {
     assert_eq!(code, 0, "after apply, no changes (exit 0):\n{out}\n{err}");
     assert!(out.contains("No changes"), "{out}");
 
+    // Drift: another client raises the stream's retention; the plan shows it, apply reverts it.
+    let stream = name_of(&d.plan_json(), "kinesis_stream.stream");
+    let drift = reqwest::blocking::Client::new()
+        .post(&d.moto)
+        .header(
+            "X-Amz-Target",
+            "Kinesis_20131202.IncreaseStreamRetentionPeriod",
+        )
+        .header("Content-Type", "application/x-amz-json-1.1")
+        // moto takes the service and region from the credential scope; it checks no signature.
+        .header(
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=testing/20261129/eu-central-1/kinesis/aws4_request, SignedHeaders=host, Signature=0",
+        )
+        .body(format!(
+            r#"{{"StreamName":"{stream}","RetentionPeriodHours":48}}"#
+        ))
+        .send()
+        .expect("moto answers");
+    assert!(drift.status().is_success(), "{:?}", drift.text());
+    let plan = d.plan_json();
+    assert_eq!(
+        actions(&plan),
+        vec![("kinesis_stream.stream".to_string(), "update".to_string())]
+    );
+    let (_, out, _) = d.run(&["plan"]);
+    assert!(
+        out.contains("retention_hours") && out.contains("48") && out.contains("24"),
+        "{out}"
+    );
+    d.apply();
+    let (code, out, _) = d.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "apply reverted the drift:\n{out}");
+
     let (code, out, err) = d.run(&["destroy", "--auto-approve", "--force-delete-data"]);
     assert_eq!(code, 0, "destroy failed:\n{out}\n{err}");
     let after = d.plan_json();
@@ -300,4 +334,98 @@ fn the_deployer_policy_has_no_wildcard_action() {
         !text.contains("\"Action\":\"*\"") && !text.contains("\"*\",\""),
         "no `*` action: {text}"
     );
+}
+
+/// The AWS name the plan gives a resource.
+fn name_of(plan: &serde_json::Value, id: &str) -> String {
+    plan["resources"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["id"] == id))
+        .and_then(|r| r["name"].as_str())
+        .unwrap_or_else(|| panic!("{id} in the plan"))
+        .to_string()
+}
+
+#[test]
+fn an_unowned_resource_under_a_desired_name_stops_plan_and_apply() {
+    let Some(d) = Deploy::new(
+        "an_unowned_resource_under_a_desired_name_stops_plan_and_apply",
+        "dplconf",
+    ) else {
+        return;
+    };
+    let bucket = name_of(&d.plan_json(), "s3_bucket.raw");
+    // Someone made that bucket by hand (no stkc tags), with another client than stkc.
+    let http = reqwest::blocking::Client::new();
+    let body = "<CreateBucketConfiguration><LocationConstraint>eu-central-1</LocationConstraint></CreateBucketConfiguration>";
+    let made = http
+        .put(format!("{}/{bucket}", d.moto))
+        .body(body)
+        .send()
+        .expect("moto answers");
+    assert!(made.status().is_success(), "{:?}", made.text());
+
+    let (code, out, err) = d.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 1, "a conflict is an error, not changes: {out}");
+    assert!(
+        err.contains(&bucket)
+            && err.contains("not made by stkc")
+            && err.contains("nothing was changed"),
+        "{err}"
+    );
+    let (code, _, err) = d.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 1, "{err}");
+
+    let gone = http
+        .delete(format!("{}/{bucket}", d.moto))
+        .send()
+        .expect("moto answers");
+    assert!(gone.status().is_success());
+    let acts = actions(&d.plan_json());
+    assert!(
+        acts.iter().all(|(_, a)| a == "create"),
+        "the failed apply changed nothing: {acts:?}"
+    );
+}
+
+#[test]
+fn an_apply_that_fails_part_way_is_finished_by_a_rerun() {
+    let Some(d) = Deploy::new(
+        "an_apply_that_fails_part_way_is_finished_by_a_rerun",
+        "dplfail",
+    ) else {
+        return;
+    };
+    let total = actions(&d.plan_json()).len();
+    // A subnet that does not exist: everything but the scraper's network resources can be made.
+    let line = "  ssh_from = \"203.0.113.7/32\"\n";
+    d.edit(
+        line,
+        &format!("{line}  subnet = \"subnet-0123456789abcdef0\"\n"),
+    );
+    let (code, out, err) = d.run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 1, "the apply fails:\n{out}\n{err}");
+    assert!(err.contains("ec2_"), "the failing resource is named: {err}");
+    assert!(err.contains("a rerun of apply continues"), "{err}");
+    // The security group is in the first wave (it depends on nothing): that wave finished,
+    // then the apply stopped. What was made stays; the group is still to make.
+    let acts = actions(&d.plan_json());
+    assert!(
+        acts.iter()
+            .any(|(id, _)| id == "ec2_security_group.scraper"),
+        "{acts:?}"
+    );
+    assert!(acts.len() < total, "the first wave was made: {acts:?}");
+    assert!(
+        !acts.iter().any(|(id, _)| id == "kinesis_stream.stream"),
+        "{acts:?}"
+    );
+
+    d.edit(
+        &format!("{line}  subnet = \"subnet-0123456789abcdef0\"\n"),
+        line,
+    );
+    d.apply();
+    let (code, out, _) = d.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "the rerun converged:\n{out}");
 }

@@ -8,7 +8,7 @@
 //! id are the `physical_id`s.
 
 use super::Cx;
-use super::support::{TagChanges, live, live_name, owner, wait_for};
+use super::support::{TagChanges, invalid, live, live_name, owner, uint, wait_for};
 use crate::error::{AwsError, sdk};
 use aws_sdk_ec2::types::{
     AttributeValue, BlockDeviceMapping, EbsBlockDevice, Filter, HttpTokensState,
@@ -73,8 +73,7 @@ fn tag_spec(kind: ResourceType, tags: &Tags) -> TagSpecification {
 
 /// CreateTags / DeleteTags on an EC2 resource id.
 async fn sync_tags(cx: &Cx<'_>, id: &str, desired: &Tags, live: &Tags) -> Result<(), AwsError> {
-    let TagChanges { set, remove } = TagChanges::between(live, desired);
-    if !set.is_empty() {
+    let tag = async |set: Tags| {
         cx.aws
             .ec2
             .create_tags()
@@ -83,8 +82,9 @@ async fn sync_tags(cx: &Cx<'_>, id: &str, desired: &Tags, live: &Tags) -> Result
             .send()
             .await
             .map_err(|e| sdk("CreateTags", id, e))?;
-    }
-    if !remove.is_empty() {
+        Ok(())
+    };
+    let untag = async |remove: Vec<String>| {
         let keys = remove
             .iter()
             .map(|k| Tag::builder().key(k).build())
@@ -97,15 +97,9 @@ async fn sync_tags(cx: &Cx<'_>, id: &str, desired: &Tags, live: &Tags) -> Result
             .send()
             .await
             .map_err(|e| sdk("DeleteTags", id, e))?;
-    }
-    Ok(())
-}
-
-fn invalid(resource: &str, message: impl std::fmt::Display) -> AwsError {
-    AwsError::Invalid {
-        resource: resource.to_string(),
-        message: message.to_string(),
-    }
+        Ok(())
+    };
+    TagChanges::between(live, desired).apply(tag, untag).await
 }
 
 fn physical_id(live: &LiveResource) -> Result<&str, AwsError> {
@@ -594,7 +588,7 @@ async fn root_volume(cx: &Cx<'_>, i: &Instance) -> Result<(u32, String, bool), A
         return Ok((0, String::new(), false));
     };
     Ok((
-        v.size().and_then(|s| u32::try_from(s).ok()).unwrap_or(0),
+        uint(v.size()),
         v.volume_type()
             .map(|t| t.as_str().to_string())
             .unwrap_or_default(),

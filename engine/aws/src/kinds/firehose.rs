@@ -5,9 +5,7 @@
 //! until `ACTIVE`; the destination updated in place with UpdateDestination.
 
 use super::Cx;
-use super::iam::{changes, invalid, logical};
-use super::lambda::{int, uint};
-use super::support::{self, TagChanges};
+use super::support::{self, TagChanges, changes, int, invalid, logical, uint};
 use crate::error::{AwsError, not_found, sdk};
 use aws_sdk_firehose::types::{
     BufferingHints, CompressionFormat, DeliveryStreamDescription, DeliveryStreamStatus,
@@ -74,30 +72,25 @@ async fn describe(cx: &Cx<'_>, name: &str) -> Result<Option<DeliveryStreamDescri
 
 /// Every tag, page by page.
 async fn tags(cx: &Cx<'_>, name: &str) -> Result<Tags, AwsError> {
-    let mut all = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
+    support::tags_by_start_key(async |start| {
         let out = cx
             .aws
             .firehose
             .list_tags_for_delivery_stream()
             .delivery_stream_name(name)
-            .set_exclusive_start_tag_key(after.take())
+            .set_exclusive_start_tag_key(start)
             .send()
             .await
             .map_err(|e| sdk("ListTagsForDeliveryStream", name, e))?;
-        all.extend(out.tags().iter().map(|t| {
+        let tags = out.tags().iter().map(|t| {
             (
                 t.key().to_string(),
                 t.value().unwrap_or_default().to_string(),
             )
-        }));
-        match (out.has_more_tags(), all.last()) {
-            (true, Some((k, _))) => after = Some(k.clone()),
-            _ => break,
-        }
-    }
-    Ok(all.into_iter().collect())
+        });
+        Ok((tags.collect(), out.has_more_tags()))
+    })
+    .await
 }
 
 /// The processor of `kind` in the destination, when processing is enabled.
@@ -302,9 +295,7 @@ fn partitioning(spec: &DeliveryStreamSpec) -> DynamicPartitioningConfiguration {
 }
 
 fn firehose_tags(name: &str, tags: &Tags) -> Result<Vec<Tag>, AwsError> {
-    tags.iter()
-        .map(|(k, v)| support::built(name, Tag::builder().key(k).value(v).build()))
-        .collect()
+    support::built_tags(name, tags, |k, v| Tag::builder().key(k).value(v).build())
 }
 
 pub async fn create(cx: &Cx<'_>, r: &Resource) -> Result<(), AwsError> {
@@ -405,8 +396,7 @@ pub async fn update(
 }
 
 async fn update_tags(cx: &Cx<'_>, name: &str, desired: &Tags, live: &Tags) -> Result<(), AwsError> {
-    let TagChanges { set, remove } = TagChanges::between(live, desired);
-    if !set.is_empty() {
+    let tag = async |set: Tags| {
         cx.aws
             .firehose
             .tag_delivery_stream()
@@ -415,8 +405,9 @@ async fn update_tags(cx: &Cx<'_>, name: &str, desired: &Tags, live: &Tags) -> Re
             .send()
             .await
             .map_err(|e| sdk("TagDeliveryStream", name, e))?;
-    }
-    if !remove.is_empty() {
+        Ok(())
+    };
+    let untag = async |remove: Vec<String>| {
         cx.aws
             .firehose
             .untag_delivery_stream()
@@ -425,8 +416,9 @@ async fn update_tags(cx: &Cx<'_>, name: &str, desired: &Tags, live: &Tags) -> Re
             .send()
             .await
             .map_err(|e| sdk("UntagDeliveryStream", name, e))?;
-    }
-    Ok(())
+        Ok(())
+    };
+    TagChanges::between(live, desired).apply(tag, untag).await
 }
 
 /// Deletes the stream and waits until it is gone (a replacement under the same name is
@@ -445,8 +437,5 @@ pub async fn delete(cx: &Cx<'_>, live: &LiveResource) -> Result<(), AwsError> {
         Err(e) if not_found(&e, NOT_FOUND) => return Ok(()),
         Err(e) => return Err(sdk("DeleteDeliveryStream", name, e)),
     }
-    support::wait_for(name, "deleted", support::WAIT, || async move {
-        Ok(describe(cx, name).await?.is_none().then_some(()))
-    })
-    .await
+    support::wait_gone(name, support::WAIT, || describe(cx, name)).await
 }

@@ -5,7 +5,9 @@
 //! converges its tags and otherwise recreates it. Apply never starts the crawler.
 
 use super::Cx;
-use super::support::{TagChanges, built, live, live_name, owner, wait_for};
+use super::support::{
+    TagChanges, built, invalid, live, live_name, live_str, owner, tags_of_map, wait_for,
+};
 use crate::error::{AwsError, sdk};
 use aws_sdk_glue::types::{
     CatalogTarget, Column as GlueColumn, Crawler, CrawlerState, CrawlerTargets, Database,
@@ -31,21 +33,11 @@ const MANAGED_PARAMETER_PREFIXES: &[&str] =
 
 // --------------------------------------------------------------------------------- helpers
 
-fn live_attr<'a>(live: &'a LiveResource, key: &str) -> Result<&'a str, AwsError> {
-    live.attributes
-        .get(key)
-        .and_then(Value::as_str)
-        .ok_or_else(|| AwsError::Invalid {
-            resource: live_name(live).unwrap_or("a Glue resource").to_string(),
-            message: format!("it has no `{key}` attribute"),
-        })
-}
-
 fn wrong_spec(r: &Resource) -> AwsError {
-    AwsError::Invalid {
-        resource: r.id.to_string(),
-        message: format!("the spec is not a {} spec", r.id.kind),
-    }
+    invalid(
+        &r.id.to_string(),
+        format!("the spec is not a {} spec", r.id.kind),
+    )
 }
 
 // ------------------------------------------------------------------------------ tags
@@ -59,17 +51,11 @@ async fn glue_tags(cx: &Cx<'_>, arn: &str) -> Result<Tags, AwsError> {
         .send()
         .await
         .map_err(|e| sdk("GetTags", arn, e))?;
-    Ok(out
-        .tags()
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect())
+    Ok(tags_of_map(out.tags()))
 }
 
 async fn sync_tags(cx: &Cx<'_>, arn: &str, desired: &Tags, live: &Tags) -> Result<(), AwsError> {
-    let TagChanges { set, remove } = TagChanges::between(live, desired);
-    if !set.is_empty() {
+    let tag = async |set: Tags| {
         cx.aws
             .glue
             .tag_resource()
@@ -78,8 +64,9 @@ async fn sync_tags(cx: &Cx<'_>, arn: &str, desired: &Tags, live: &Tags) -> Resul
             .send()
             .await
             .map_err(|e| sdk("TagResource", arn, e))?;
-    }
-    if !remove.is_empty() {
+        Ok(())
+    };
+    let untag = async |remove: Vec<String>| {
         cx.aws
             .glue
             .untag_resource()
@@ -88,8 +75,9 @@ async fn sync_tags(cx: &Cx<'_>, arn: &str, desired: &Tags, live: &Tags) -> Resul
             .send()
             .await
             .map_err(|e| sdk("UntagResource", arn, e))?;
-    }
-    Ok(())
+        Ok(())
+    };
+    TagChanges::between(live, desired).apply(tag, untag).await
 }
 
 fn hash_map(map: &BTreeMap<String, String>) -> HashMap<String, String> {
@@ -237,7 +225,7 @@ pub async fn read_table(cx: &Cx<'_>, r: &Resource) -> Result<Option<LiveResource
         return Ok(None);
     };
     let db_tags = glue_tags(cx, &cx.graph.names.glue_database_arn(&spec.database)).await?;
-    let owner = Owner::from_tags(&db_tags, cx.pipeline);
+    let owner = owner(cx, &db_tags);
     Ok(Some(table_live(
         table,
         &spec.database,
@@ -409,7 +397,7 @@ pub async fn update_table(
 /// DeleteTable; gone already (or its database gone) is fine.
 pub async fn delete_table(cx: &Cx<'_>, live: &LiveResource) -> Result<(), AwsError> {
     let name = live_name(live)?;
-    let db = live_attr(live, "database")?;
+    let db = live_str(live, "database")?;
     match cx
         .aws
         .glue
@@ -556,11 +544,8 @@ pub async fn create_crawler(cx: &Cx<'_>, r: &Resource) -> Result<(), AwsError> {
         .update_behavior(UpdateBehavior::from(spec.update_behavior.as_str()))
         .delete_behavior(DeleteBehavior::from(spec.delete_behavior.as_str()))
         .build();
-    let configuration =
-        serde_json::to_string(&spec.configuration).map_err(|e| AwsError::Invalid {
-            resource: r.name.clone(),
-            message: format!("the crawler configuration: {e}"),
-        })?;
+    let configuration = serde_json::to_string(&spec.configuration)
+        .map_err(|e| invalid(&r.name, format!("the crawler configuration: {e}")))?;
     cx.aws
         .glue
         .create_crawler()

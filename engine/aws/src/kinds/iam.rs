@@ -3,10 +3,10 @@
 //! they are decoded and put through `stk_deploy::iam::normalise_document`, so they compare
 //! equal to the desired ones. Inline policies and instance profiles carry no tags here
 //! (moto cannot list instance profile tags): they belong to the pipeline when their role
-//! does. Also small helpers the Lambda and Firehose modules share (`changes`, `logical`).
+//! does.
 
 use super::Cx;
-use super::support::{self, TagChanges};
+use super::support::{self, TagChanges, changes, invalid, live_of, live_str, logical};
 use crate::error::{AwsError, not_found, sdk};
 use aws_sdk_iam::types::{Role, Tag};
 use serde_json::Value;
@@ -17,50 +17,6 @@ use stk_deploy::{
 
 /// IAM's error code for a role, policy or profile that does not exist.
 const NO_SUCH_ENTITY: &[&str] = &["NoSuchEntity", "NoSuchEntityException"];
-
-// ------------------------------------------------------------------ shared helpers
-
-/// Whether the plan changes `attribute` of the resource.
-pub(super) fn changes(change: &ResourceChange, attribute: &str) -> bool {
-    change.changes.iter().any(|c| c.attribute == attribute)
-}
-
-/// A string attribute of a live resource other than its name (a parent's name, ...).
-pub(super) fn live_str<'a>(live: &'a LiveResource, key: &str) -> Result<&'a str, AwsError> {
-    live.attributes
-        .get(key)
-        .and_then(Value::as_str)
-        .ok_or_else(|| invalid("a live resource", format!("it has no `{key}` attribute")))
-}
-
-/// The logical name of a resource of this pipeline found by its AWS name: the name without
-/// `stk-<pipeline>-`.
-pub(super) fn logical(cx: &Cx<'_>, name: &str) -> String {
-    let prefix = cx.graph.names.prefix();
-    name.strip_prefix(prefix.as_str())
-        .unwrap_or(name)
-        .to_string()
-}
-
-/// An [`AwsError::Invalid`] about `resource`.
-pub(super) fn invalid(resource: &str, message: impl Into<String>) -> AwsError {
-    AwsError::Invalid {
-        resource: resource.to_string(),
-        message: message.into(),
-    }
-}
-
-/// A live role or inline policy: attributes built here, since a live policy document need
-/// not fit `PolicyDocument` (it is compared as normalised JSON).
-fn live_of(attributes: Attrs, tags: Tags, owner: Owner) -> LiveResource {
-    LiveResource {
-        owner,
-        attributes,
-        tags,
-        physical_id: None,
-        holds_data: None,
-    }
-}
 
 // ------------------------------------------------------------------ documents
 
@@ -83,9 +39,9 @@ fn document_text(
 }
 
 fn iam_tags(resource: &str, tags: &Tags) -> Result<Vec<Tag>, AwsError> {
-    tags.iter()
-        .map(|(k, v)| support::built(resource, Tag::builder().key(k).value(v).build()))
-        .collect()
+    support::built_tags(resource, tags, |k, v| {
+        Tag::builder().key(k).value(v).build()
+    })
 }
 
 // ------------------------------------------------------------------ roles
@@ -235,24 +191,27 @@ pub async fn update_role(
             .await
             .map_err(|e| sdk("UpdateAssumeRolePolicy", &r.name, e))?;
     }
-    let TagChanges { set, remove } = TagChanges::between(&live.tags, &r.tags);
-    if !set.is_empty() {
+    let tag = async |set: Tags| {
         iam.tag_role()
             .role_name(&r.name)
             .set_tags(Some(iam_tags(&r.name, &set)?))
             .send()
             .await
             .map_err(|e| sdk("TagRole", &r.name, e))?;
-    }
-    if !remove.is_empty() {
+        Ok(())
+    };
+    let untag = async |remove: Vec<String>| {
         iam.untag_role()
             .role_name(&r.name)
             .set_tag_keys(Some(remove))
             .send()
             .await
             .map_err(|e| sdk("UntagRole", &r.name, e))?;
-    }
-    Ok(())
+        Ok(())
+    };
+    TagChanges::between(&live.tags, &r.tags)
+        .apply(tag, untag)
+        .await
 }
 
 /// Deletes the role after what IAM requires gone first: its inline policies, its place in

@@ -5,7 +5,7 @@
 //! waiting for `ACTIVE` after every change; delete, waiting until the stream is gone.
 
 use super::Cx;
-use super::support::{self, TagChanges};
+use super::support::{self, TagChanges, int, invalid, uint};
 use crate::error::{AwsError, not_found, sdk};
 use aws_sdk_kinesis::types::{
     EncryptionType, StreamDescriptionSummary, StreamMode as AwsStreamMode, StreamModeDetails,
@@ -71,7 +71,7 @@ pub async fn create(cx: &Cx<'_>, r: &Resource) -> Result<(), AwsError> {
             .stream_mode_details(mode_details(&r.name, spec.mode)?)
             .set_tags(Some(r.tags.clone().into_iter().collect()));
         if let (StreamMode::Provisioned, Some(shards)) = (spec.mode, spec.shard_count) {
-            req = req.shard_count(to_i32(shards));
+            req = req.shard_count(int(shards));
         }
         req.send()
             .await
@@ -110,19 +110,13 @@ pub async fn delete(cx: &Cx<'_>, live: &LiveResource) -> Result<(), AwsError> {
 }
 
 async fn wait_gone(cx: &Cx<'_>, name: &str) -> Result<(), AwsError> {
-    support::wait_for(name, "deleted", WAIT, || async {
-        Ok(describe(cx, name).await?.is_none().then_some(()))
-    })
-    .await
+    support::wait_gone(name, WAIT, || describe(cx, name)).await
 }
 
 fn stream_spec(r: &Resource) -> Result<&StreamSpec, AwsError> {
     match &r.spec {
         Spec::KinesisStream(s) => Ok(s),
-        _ => Err(AwsError::Invalid {
-            resource: r.id.to_string(),
-            message: "not a kinesis_stream".to_string(),
-        }),
+        _ => Err(support::not_a(r, "kinesis_stream")),
     }
 }
 
@@ -168,8 +162,8 @@ fn spec_of(s: &StreamDescriptionSummary) -> StreamSpec {
     };
     StreamSpec {
         mode,
-        shard_count: (mode == StreamMode::Provisioned).then(|| to_u32(s.open_shard_count())),
-        retention_hours: to_u32(s.retention_period_hours()),
+        shard_count: (mode == StreamMode::Provisioned).then(|| uint(s.open_shard_count())),
+        retention_hours: uint(s.retention_period_hours()),
         encryption: s
             .encryption_type()
             .map_or("NONE", EncryptionType::as_str)
@@ -179,30 +173,25 @@ fn spec_of(s: &StreamDescriptionSummary) -> StreamSpec {
 }
 
 async fn tags(cx: &Cx<'_>, name: &str) -> Result<Tags, AwsError> {
-    let mut tags = Tags::new();
-    let mut start: Option<String> = None;
-    loop {
+    support::tags_by_start_key(async |start| {
         let out = cx
             .aws
             .kinesis
             .list_tags_for_stream()
             .stream_name(name)
-            .set_exclusive_start_tag_key(start.clone())
+            .set_exclusive_start_tag_key(start)
             .send()
             .await
             .map_err(|e| sdk("ListTagsForStream", name, e))?;
-        for t in out.tags() {
-            tags.insert(
+        let tags = out.tags().iter().map(|t| {
+            (
                 t.key().to_string(),
                 t.value().unwrap_or_default().to_string(),
-            );
-        }
-        let last = out.tags().last().map(|t| t.key().to_string());
-        match (out.has_more_tags(), last) {
-            (true, Some(last)) if start.as_ref() != Some(&last) => start = Some(last),
-            _ => return Ok(tags),
-        }
-    }
+            )
+        });
+        Ok((tags.collect(), out.has_more_tags()))
+    })
+    .await
 }
 
 /// Waits for `ACTIVE` and returns the summary then.
@@ -211,10 +200,10 @@ async fn wait_active(cx: &Cx<'_>, name: &str) -> Result<StreamDescriptionSummary
         match describe(cx, name).await? {
             Some(s) if *s.stream_status() == StreamStatus::Active => Ok(Some(s)),
             Some(_) => Ok(None),
-            None => Err(AwsError::Invalid {
-                resource: name.to_string(),
-                message: "the stream disappeared while waiting for it to become ACTIVE".to_string(),
-            }),
+            None => Err(invalid(
+                name,
+                "the stream disappeared while waiting for it to become ACTIVE",
+            )),
         }
     })
     .await
@@ -261,7 +250,7 @@ async fn reshard(
     want: u32,
 ) -> Result<StreamDescriptionSummary, AwsError> {
     for _ in 0..MAX_RESHARD_STEPS {
-        let open = to_u32(s.open_shard_count());
+        let open = uint(s.open_shard_count());
         if open == want {
             return Ok(s);
         }
@@ -269,17 +258,17 @@ async fn reshard(
             .kinesis
             .update_shard_count()
             .stream_name(name)
-            .target_shard_count(to_i32(next_shard_count(open, want)))
+            .target_shard_count(int(next_shard_count(open, want)))
             .scaling_type(aws_sdk_kinesis::types::ScalingType::UniformScaling)
             .send()
             .await
             .map_err(|e| sdk("UpdateShardCount", name, e))?;
         s = wait_active(cx, name).await?;
     }
-    Err(AwsError::Invalid {
-        resource: name.to_string(),
-        message: format!("the stream did not reach {want} shards in {MAX_RESHARD_STEPS} steps"),
-    })
+    Err(invalid(
+        name,
+        format!("the stream did not reach {want} shards in {MAX_RESHARD_STEPS} steps"),
+    ))
 }
 
 /// The next UpdateShardCount target from `open` towards `want`: AWS allows at most twice
@@ -293,7 +282,7 @@ fn next_shard_count(open: u32, want: u32) -> u32 {
 }
 
 async fn set_retention(cx: &Cx<'_>, name: &str, live: i32, want: u32) -> Result<(), AwsError> {
-    let hours = to_i32(want);
+    let hours = int(want);
     if hours > live {
         cx.aws
             .kinesis
@@ -349,29 +338,36 @@ async fn set_encryption(
 }
 
 async fn converge_tags(cx: &Cx<'_>, name: &str, want: &Tags) -> Result<(), AwsError> {
-    let changes = TagChanges::between(&tags(cx, name).await?, want);
-    let set: Vec<(String, String)> = changes.set.into_iter().collect();
-    for chunk in set.chunks(TAGS_PER_CALL) {
-        cx.aws
-            .kinesis
-            .add_tags_to_stream()
-            .stream_name(name)
-            .set_tags(Some(chunk.iter().cloned().collect()))
-            .send()
-            .await
-            .map_err(|e| sdk("AddTagsToStream", name, e))?;
-    }
-    for chunk in changes.remove.chunks(TAGS_PER_CALL) {
-        cx.aws
-            .kinesis
-            .remove_tags_from_stream()
-            .stream_name(name)
-            .set_tag_keys(Some(chunk.to_vec()))
-            .send()
-            .await
-            .map_err(|e| sdk("RemoveTagsFromStream", name, e))?;
-    }
-    Ok(())
+    let tag = async |set: Tags| {
+        let set: Vec<(String, String)> = set.into_iter().collect();
+        for chunk in set.chunks(TAGS_PER_CALL) {
+            cx.aws
+                .kinesis
+                .add_tags_to_stream()
+                .stream_name(name)
+                .set_tags(Some(chunk.iter().cloned().collect()))
+                .send()
+                .await
+                .map_err(|e| sdk("AddTagsToStream", name, e))?;
+        }
+        Ok(())
+    };
+    let untag = async |remove: Vec<String>| {
+        for chunk in remove.chunks(TAGS_PER_CALL) {
+            cx.aws
+                .kinesis
+                .remove_tags_from_stream()
+                .stream_name(name)
+                .set_tag_keys(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| sdk("RemoveTagsFromStream", name, e))?;
+        }
+        Ok(())
+    };
+    TagChanges::between(&tags(cx, name).await?, want)
+        .apply(tag, untag)
+        .await
 }
 
 fn mode_details(name: &str, mode: StreamMode) -> Result<StreamModeDetails, AwsError> {
@@ -380,15 +376,6 @@ fn mode_details(name: &str, mode: StreamMode) -> Result<StreamModeDetails, AwsEr
         StreamMode::OnDemand => AwsStreamMode::OnDemand,
     };
     support::built(name, StreamModeDetails::builder().stream_mode(mode).build())
-}
-
-/// AWS counts are small non-negative `i32`s; out of range reads as 0.
-fn to_u32(n: i32) -> u32 {
-    u32::try_from(n).unwrap_or(0)
-}
-
-fn to_i32(n: u32) -> i32 {
-    i32::try_from(n).unwrap_or(i32::MAX)
 }
 
 #[cfg(test)]

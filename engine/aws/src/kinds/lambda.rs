@@ -7,8 +7,7 @@
 //! since Lambda refuses the next change while one is in progress.
 
 use super::Cx;
-use super::iam::{changes, invalid, live_str, logical};
-use super::support::{self, TagChanges};
+use super::support::{self, TagChanges, changes, int, invalid, live_str, logical, uint};
 use crate::error::{AwsError, not_found, sdk};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
@@ -23,16 +22,6 @@ use stk_deploy::{Kind, LiveResource, Owner, Resource, ResourceChange, ResourceId
 
 /// Lambda's error code for a function, mapping or policy that does not exist.
 const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
-
-/// A non-negative AWS integer as the spec's `u32` (absent or negative: 0).
-pub(super) fn uint(v: Option<i32>) -> u32 {
-    v.and_then(|v| u32::try_from(v).ok()).unwrap_or(0)
-}
-
-/// A spec's `u32` as the SDK's `i32`.
-pub(super) fn int(v: u32) -> i32 {
-    i32::try_from(v).unwrap_or(i32::MAX)
-}
 
 // ------------------------------------------------------------------ functions
 
@@ -63,13 +52,7 @@ async fn get_function(
     let Some(conf) = out.configuration().cloned() else {
         return Err(invalid(name, "GetFunction returned no configuration"));
     };
-    let tags: Tags = out
-        .tags()
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    Ok(Some((conf, tags)))
+    Ok(Some((conf, support::tags_of_map(out.tags()))))
 }
 
 /// The configuration in the spec's shape. Without a `LoggingConfig` (moto sends none) the
@@ -287,8 +270,7 @@ async fn update_function_tags(
         .arn
         .clone()
         .unwrap_or_else(|| cx.graph.names.function_arn(&r.name));
-    let TagChanges { set, remove } = TagChanges::between(&live.tags, &r.tags);
-    if !set.is_empty() {
+    let tag = async |set: Tags| {
         cx.aws
             .lambda
             .tag_resource()
@@ -297,8 +279,9 @@ async fn update_function_tags(
             .send()
             .await
             .map_err(|e| sdk("TagResource", &r.name, e))?;
-    }
-    if !remove.is_empty() {
+        Ok(())
+    };
+    let untag = async |remove: Vec<String>| {
         cx.aws
             .lambda
             .untag_resource()
@@ -307,8 +290,11 @@ async fn update_function_tags(
             .send()
             .await
             .map_err(|e| sdk("UntagResource", &r.name, e))?;
-    }
-    Ok(())
+        Ok(())
+    };
+    TagChanges::between(&live.tags, &r.tags)
+        .apply(tag, untag)
+        .await
 }
 
 pub async fn delete_function(cx: &Cx<'_>, live: &LiveResource) -> Result<(), AwsError> {
@@ -554,10 +540,7 @@ pub async fn delete_mapping(cx: &Cx<'_>, live: &LiveResource) -> Result<(), AwsE
         Err(e) if not_found(&e, NOT_FOUND) => return Ok(()),
         Err(e) => return Err(sdk("DeleteEventSourceMapping", uuid, e)),
     }
-    support::wait_for(uuid, "deleted", support::WAIT, || async move {
-        Ok(mapping_state(cx, uuid).await?.is_none().then_some(()))
-    })
-    .await
+    support::wait_gone(uuid, support::WAIT, || mapping_state(cx, uuid)).await
 }
 
 // ------------------------------------------------------------------ permissions

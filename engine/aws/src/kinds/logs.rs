@@ -4,7 +4,7 @@
 //! retention; converge retention and tags; delete.
 
 use super::Cx;
-use super::support::{self, TagChanges};
+use super::support::{self, TagChanges, int, invalid, uint};
 use crate::error::{AwsError, not_found, sdk};
 use aws_sdk_cloudwatchlogs::types::LogGroup;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata as _;
@@ -93,10 +93,7 @@ pub async fn delete(cx: &Cx<'_>, live: &LiveResource) -> Result<(), AwsError> {
 fn group_spec(r: &Resource) -> Result<&LogGroupSpec, AwsError> {
     match &r.spec {
         Spec::LogGroup(s) => Ok(s),
-        _ => Err(AwsError::Invalid {
-            resource: r.id.to_string(),
-            message: "not a log_group".to_string(),
-        }),
+        _ => Err(support::not_a(r, "log_group")),
     }
 }
 
@@ -124,7 +121,7 @@ async fn live_of(cx: &Cx<'_>, g: &LogGroup) -> Result<LiveResource, AwsError> {
     let owner = support::owner(cx, &tags);
     let retention = g.retention_in_days();
     let spec = LogGroupSpec {
-        retention_days: retention.and_then(|d| u32::try_from(d).ok()).unwrap_or(0),
+        retention_days: uint(retention),
     };
     let mut live = support::live(name, Spec::LogGroup(spec), tags, owner);
     if retention.is_none() {
@@ -143,25 +140,24 @@ async fn tags(cx: &Cx<'_>, name: &str) -> Result<Tags, AwsError> {
         .send()
         .await
         .map_err(|e| sdk("ListTagsForResource", name, e))?;
-    Ok(out
-        .tags()
-        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default())
+    Ok(support::tags_of_map(out.tags()))
 }
 
 /// Sets the retention when it differs, then tags and untags.
 async fn converge(cx: &Cx<'_>, r: &Resource) -> Result<(), AwsError> {
     let spec = group_spec(r)?;
-    let live = read(cx, r).await?.ok_or_else(|| AwsError::Invalid {
-        resource: r.name.clone(),
-        message: "the log group disappeared while it was being configured".to_string(),
+    let live = read(cx, r).await?.ok_or_else(|| {
+        invalid(
+            &r.name,
+            "the log group disappeared while it was being configured",
+        )
     })?;
     if live.attributes.get(RETENTION) != Some(&Value::from(spec.retention_days)) {
         cx.aws
             .logs
             .put_retention_policy()
             .log_group_name(&r.name)
-            .retention_in_days(i32::try_from(spec.retention_days).unwrap_or(i32::MAX))
+            .retention_in_days(int(spec.retention_days))
             .send()
             .await
             .map_err(|e| sdk("PutRetentionPolicy", &r.name, e))?;
@@ -170,27 +166,28 @@ async fn converge(cx: &Cx<'_>, r: &Resource) -> Result<(), AwsError> {
 }
 
 async fn converge_tags(cx: &Cx<'_>, name: &str, live: &Tags, want: &Tags) -> Result<(), AwsError> {
-    let changes = TagChanges::between(live, want);
     let arn = cx.graph.names.log_group_arn(name);
-    if !changes.set.is_empty() {
+    let tag = async |set: Tags| {
         cx.aws
             .logs
             .tag_resource()
             .resource_arn(&arn)
-            .set_tags(Some(changes.set.into_iter().collect()))
+            .set_tags(Some(set.into_iter().collect()))
             .send()
             .await
             .map_err(|e| sdk("TagResource", name, e))?;
-    }
-    if !changes.remove.is_empty() {
+        Ok(())
+    };
+    let untag = async |remove: Vec<String>| {
         cx.aws
             .logs
             .untag_resource()
             .resource_arn(&arn)
-            .set_tag_keys(Some(changes.remove))
+            .set_tag_keys(Some(remove))
             .send()
             .await
             .map_err(|e| sdk("UntagResource", name, e))?;
-    }
-    Ok(())
+        Ok(())
+    };
+    TagChanges::between(live, want).apply(tag, untag).await
 }

@@ -15,7 +15,7 @@
 //! queue, topic and EventBridge configuration someone else added.
 
 use super::Cx;
-use super::support::{self, TagChanges};
+use super::support::{self, TagChanges, invalid, not_a};
 use crate::error::{AwsError, SdkError, not_found, sdk};
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus,
@@ -115,12 +115,11 @@ pub async fn delete_bucket(cx: &Cx<'_>, live: &LiveResource) -> Result<(), AwsEr
         Err(e) => return Err(e),
     };
     if holds && !cx.force_delete_data {
-        return Err(AwsError::Invalid {
-            resource: name.to_string(),
-            message: "the bucket holds objects; `stkc destroy --force-delete-data` deletes them \
-                      with the bucket (they cannot be recovered)"
-                .to_string(),
-        });
+        return Err(invalid(
+            name,
+            "the bucket holds objects; `stkc destroy --force-delete-data` deletes them with the \
+             bucket (they cannot be recovered)",
+        ));
     }
     delete_policy(cx, name).await?;
     empty(cx, name).await?;
@@ -135,13 +134,6 @@ fn bucket_spec(r: &Resource) -> Result<&BucketSpec, AwsError> {
     match &r.spec {
         Spec::S3Bucket(s) => Ok(s),
         _ => Err(not_a(r, "s3_bucket")),
-    }
-}
-
-fn not_a(r: &Resource, kind: &str) -> AwsError {
-    AwsError::Invalid {
-        resource: r.id.to_string(),
-        message: format!("not a {kind}"),
     }
 }
 
@@ -171,18 +163,11 @@ fn status<E>(e: &SdkError<E>) -> Option<u16> {
 
 /// A name someone else holds: unmanaged, with nothing but its name (the diff reports it).
 fn foreign(name: &str) -> LiveResource {
-    let mut attributes = stk_deploy::Attrs::new();
-    attributes.insert(
+    let attributes = stk_deploy::Attrs::from([(
         stk_deploy::resource::NAME.to_string(),
         Value::String(name.to_string()),
-    );
-    LiveResource {
-        owner: Owner::Unmanaged,
-        attributes,
-        tags: Tags::new(),
-        physical_id: None,
-        holds_data: None,
-    }
+    )]);
+    support::live_of(attributes, Tags::new(), Owner::Unmanaged)
 }
 
 async fn read_bucket_named(cx: &Cx<'_>, name: &str) -> Result<Option<LiveResource>, AwsError> {
@@ -538,7 +523,7 @@ async fn put_lifecycle(cx: &Cx<'_>, name: &str, spec: &BucketSpec) -> Result<(),
 /// Every object expires `days` after it was written; on a versioned bucket, a version also
 /// `days` after it stopped being current.
 fn retention_rule(name: &str, days: u32, versioned: bool) -> Result<LifecycleRule, AwsError> {
-    let days = i32::try_from(days).unwrap_or(i32::MAX);
+    let days = support::int(days);
     let mut rule = LifecycleRule::builder()
         .id(RETENTION_RULE)
         .status(ExpirationStatus::Enabled)
@@ -590,10 +575,7 @@ async fn put_tags(cx: &Cx<'_>, name: &str, tags: &Tags) -> Result<(), AwsError> 
             .map(|_| ())
             .map_err(|e| sdk("DeleteBucketTagging", name, e));
     }
-    let set = tags
-        .iter()
-        .map(|(k, v)| support::built(name, Tag::builder().key(k).value(v).build()))
-        .collect::<Result<Vec<Tag>, AwsError>>()?;
+    let set = support::built_tags(name, tags, |k, v| Tag::builder().key(k).value(v).build())?;
     let tagging = support::built(name, Tagging::builder().set_tag_set(Some(set)).build())?;
     cx.aws
         .s3

@@ -3,6 +3,7 @@
 //! the value is never read.
 
 use super::Cx;
+use super::support::invalid;
 use crate::error::{AwsError, not_found, sdk};
 use stk_deploy::graph::External;
 
@@ -53,9 +54,9 @@ fn store(e: &External) -> Result<Store, AwsError> {
     match e.key.split_once(':').map(|(store, _)| store) {
         Some("secretsmanager") => Ok(Store::SecretsManager),
         Some("ssm") => Ok(Store::Ssm),
-        _ => Err(AwsError::Invalid {
-            resource: e.key.clone(),
-            message: "the secret's key names no store (`secretsmanager:` or `ssm:`)".to_string(),
-        }),
+        _ => Err(invalid(
+            &e.key,
+            "the secret's key names no store (`secretsmanager:` or `ssm:`)",
+        )),
     }
 }

@@ -6,7 +6,7 @@
 //! subscriptions after three days, and every subscription with its topic).
 
 use super::Cx;
-use super::support::{self, TagChanges};
+use super::support::{self, TagChanges, not_a};
 use crate::error::{AwsError, not_found, sdk};
 use aws_sdk_sns::types::{Subscription, Tag};
 use stk_deploy::resource::{SubscriptionSpec, TopicSpec};
@@ -177,13 +177,6 @@ fn subscription_spec(r: &Resource) -> Result<&SubscriptionSpec, AwsError> {
     }
 }
 
-fn not_a(r: &Resource, kind: &str) -> AwsError {
-    AwsError::Invalid {
-        resource: r.id.to_string(),
-        message: format!("not a {kind}"),
-    }
-}
-
 async fn read_topic_named(cx: &Cx<'_>, name: &str) -> Result<Option<LiveResource>, AwsError> {
     let arn = cx.graph.names.topic_arn(name);
     let attrs = match cx
@@ -288,12 +281,12 @@ fn subscription_live(sub: &Subscription, owner: Owner) -> LiveResource {
 async fn converge_topic(cx: &Cx<'_>, r: &Resource) -> Result<(), AwsError> {
     let spec = topic_spec(r)?;
     let arn = cx.graph.names.topic_arn(&r.name);
-    let live = read_topic_named(cx, &r.name)
-        .await?
-        .ok_or_else(|| AwsError::Invalid {
-            resource: r.name.clone(),
-            message: "the topic disappeared while it was being configured".to_string(),
-        })?;
+    let live = read_topic_named(cx, &r.name).await?.ok_or_else(|| {
+        support::invalid(
+            &r.name,
+            "the topic disappeared while it was being configured",
+        )
+    })?;
     if live.attributes.get("display_name").and_then(|v| v.as_str())
         != Some(spec.display_name.as_str())
     {
@@ -307,34 +300,37 @@ async fn converge_topic(cx: &Cx<'_>, r: &Resource) -> Result<(), AwsError> {
             .await
             .map_err(|e| sdk("SetTopicAttributes", &r.name, e))?;
     }
-    let changes = TagChanges::between(&live.tags, &r.tags);
-    if !changes.set.is_empty() {
+    let tag = async |set: Tags| {
         cx.aws
             .sns
             .tag_resource()
             .resource_arn(&arn)
-            .set_tags(Some(sns_tags(&r.name, &changes.set)?))
+            .set_tags(Some(sns_tags(&r.name, &set)?))
             .send()
             .await
             .map_err(|e| sdk("TagResource", &r.name, e))?;
-    }
-    if !changes.remove.is_empty() {
+        Ok(())
+    };
+    let untag = async |remove: Vec<String>| {
         cx.aws
             .sns
             .untag_resource()
             .resource_arn(&arn)
-            .set_tag_keys(Some(changes.remove))
+            .set_tag_keys(Some(remove))
             .send()
             .await
             .map_err(|e| sdk("UntagResource", &r.name, e))?;
-    }
-    Ok(())
+        Ok(())
+    };
+    TagChanges::between(&live.tags, &r.tags)
+        .apply(tag, untag)
+        .await
 }
 
 fn sns_tags(resource: &str, tags: &Tags) -> Result<Vec<Tag>, AwsError> {
-    tags.iter()
-        .map(|(k, v)| support::built(resource, Tag::builder().key(k).value(v).build()))
-        .collect()
+    support::built_tags(resource, tags, |k, v| {
+        Tag::builder().key(k).value(v).build()
+    })
 }
 
 #[cfg(test)]
