@@ -128,7 +128,11 @@ impl Transform {
             if chunk_first >= first_failed {
                 break;
             }
-            let body: Vec<u8> = chunk.iter().flat_map(|p| p.line.iter().copied()).collect();
+            let body = chunk
+                .iter()
+                .map(|p| p.line.as_slice())
+                .collect::<Vec<_>>()
+                .concat();
             match self.writer.write(body).await {
                 Ok(()) => stats.written += chunk.len(),
                 Err(WriteError::Rejected {
@@ -227,7 +231,11 @@ impl Decoder {
         }
         stats.records = event.records.len();
         stats.dead_letters = dead.len();
-        let body = pending.into_iter().flat_map(|p| p.line).collect();
+        let body = pending
+            .iter()
+            .map(|p| p.line.as_slice())
+            .collect::<Vec<_>>()
+            .concat();
         (body, stats)
     }
 

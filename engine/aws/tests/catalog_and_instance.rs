@@ -6,154 +6,49 @@
 
 mod common;
 
+use common::{Setup, change, create, create_where, delete, delete_checked, existing};
+use common::{read_converged, revert, stray_names, strays};
 use stk_aws::Aws;
-use stk_aws::kinds::{self, Cx};
 use stk_deploy::resource::{InstanceProfileSpec, Spec};
-use stk_deploy::{Action, Graph, Kind, LiveResource, Owner, Resource, ResourceId, Snapshot};
-
-/// The user data `common::graph` plans with: the instance's digest is of this text.
-const USER_DATA: &str = "#cloud-config\n# placeholder user data\n";
-
-fn cx<'a>(aws: &'a Aws, graph: &'a Graph, pipeline: &'a str, zip: &'a [u8]) -> Cx<'a> {
-    Cx {
-        aws,
-        graph,
-        pipeline,
-        lambda_zip: zip,
-        user_data: USER_DATA,
-        force_delete_data: false,
-    }
-}
-
-fn resource<'g>(graph: &'g Graph, kind: Kind, logical: &str) -> &'g Resource {
-    graph
-        .get(&ResourceId::new(kind, logical))
-        .unwrap_or_else(|| panic!("the graph has no {kind}.{logical}"))
-}
-
-/// Creates the graph's resources of `kinds`, in apply order.
-async fn create_kinds(cx: &Cx<'_>, graph: &Graph, kinds: &[Kind]) {
-    for id in graph.apply_order().expect("apply order") {
-        if kinds.contains(&id.kind) {
-            let r = resource(graph, id.kind, &id.name);
-            kinds::create(cx, r)
-                .await
-                .unwrap_or_else(|e| panic!("create {id}: {e}"));
-        }
-    }
-}
-
-async fn read(cx: &Cx<'_>, r: &Resource) -> Option<LiveResource> {
-    kinds::read(cx, r)
-        .await
-        .unwrap_or_else(|e| panic!("read {}: {e}", r.id))
-}
-
-/// The plan's action for `r` against `live`, and the change itself.
-fn plan_for(graph: &Graph, r: &Resource, live: &LiveResource) -> stk_deploy::ResourceChange {
-    let mut snapshot = Snapshot::default();
-    snapshot.resources.insert(r.id.clone(), live.clone());
-    let plan = stk_deploy::diff(graph, &snapshot).expect("diff");
-    plan.resources
-        .into_iter()
-        .find(|c| c.id == r.id)
-        .expect("the plan has the resource")
-}
-
-/// Read back as desired: ours, the same attributes and tags, and a plan with no change.
-async fn assert_converged(cx: &Cx<'_>, graph: &Graph, r: &Resource) -> LiveResource {
-    let live = read(cx, r)
-        .await
-        .unwrap_or_else(|| panic!("{} is missing", r.id));
-    assert_eq!(live.owner, Owner::Pipeline, "{}", r.id);
-    assert_eq!(live.tags, r.tags, "{}", r.id);
-    let mut want = r.attributes();
-    if let Spec::Ec2Instance(spec) = &r.spec {
-        // The `resolve:ssm:` image is whatever it resolved to.
-        assert!(spec.image.starts_with("resolve:ssm:"));
-        let image = live.attributes["image"].as_str().expect("image");
-        assert!(image.starts_with("ami-"), "{image}");
-        want.insert("image".into(), live.attributes["image"].clone());
-    }
-    assert_eq!(live.attributes, want, "{}", r.id);
-    assert_eq!(plan_for(graph, r, &live).action, Action::NoOp, "{}", r.id);
-    live
-}
-
-/// Drift shows as an in-place update, and `update` reverts it.
-async fn revert(cx: &Cx<'_>, graph: &Graph, r: &Resource, changed: &[&str]) {
-    let live = read(cx, r).await.expect("still there");
-    let change = plan_for(graph, r, &live);
-    assert_eq!(change.action, Action::Update, "{}: {change:#?}", r.id);
-    let mut attrs: Vec<&str> = change
-        .changes
-        .iter()
-        .map(|c| c.attribute.as_str())
-        .collect();
-    attrs.sort_unstable();
-    assert_eq!(attrs, changed, "{}", r.id);
-    kinds::update(cx, r, &live, &change)
-        .await
-        .unwrap_or_else(|e| panic!("update {}: {e}", r.id));
-    assert_converged(cx, graph, r).await;
-}
-
-async fn delete(cx: &Cx<'_>, r: &Resource) {
-    let live = read(cx, r).await.expect("there before the delete");
-    kinds::delete(cx, &r.id, &live)
-        .await
-        .unwrap_or_else(|e| panic!("delete {}: {e}", r.id));
-    assert!(read(cx, r).await.is_none(), "{} still there", r.id);
-    // Deleting again is fine.
-    kinds::delete(cx, &r.id, &live)
-        .await
-        .unwrap_or_else(|e| panic!("delete {} again: {e}", r.id));
-}
-
-fn names(strays: &[(ResourceId, LiveResource)]) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = strays
-        .iter()
-        .map(|(id, l)| {
-            let name = l.attributes["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            (id.to_string(), name)
-        })
-        .collect();
-    out.sort();
-    out
-}
+use stk_deploy::{Action, Graph, Kind, Resource};
 
 // The bodies run boxed: the SDK's futures are large in debug builds, and the test thread's
 // stack (2 MiB) does not hold them.
 #[tokio::test]
 async fn glue_database_table_and_crawler() {
-    if let Some(url) = common::moto("glue_database_table_and_crawler") {
-        Box::pin(glue(url)).await;
+    let pipeline = "h3glue";
+    let database = |src: String| src.replace("database = \"stocks\"", "database = \"h3glue\"");
+    if let Some(t) = Setup::edited("glue_database_table_and_crawler", pipeline, database).await {
+        Box::pin(glue(&t)).await;
     }
 }
 
-async fn glue(url: String) {
-    let pipeline = "h3glue";
-    let aws = common::aws(&url).await;
-    let src = common::stocks_as(pipeline).replace("database = \"stocks\"", "database = \"h3glue\"");
-    let graph = common::graph(&src, &aws);
-    let zip = common::lambda_zip();
-    let cx = cx(&aws, &graph, pipeline, &zip);
+/// Crawler targets: the lake's table in the `h3glue` database.
+fn lake_targets(table: &str) -> aws_sdk_glue::types::CrawlerTargets {
+    aws_sdk_glue::types::CrawlerTargets::builder()
+        .catalog_targets(
+            aws_sdk_glue::types::CatalogTarget::builder()
+                .database_name("h3glue")
+                .tables(table)
+                .build()
+                .expect("target"),
+        )
+        .build()
+}
+
+async fn glue(t: &Setup) {
+    let (aws, graph, pipeline, cx) = (&t.aws, &t.graph, t.pipeline.as_str(), t.cx());
     let glue = [Kind::GlueDatabase, Kind::GlueTable, Kind::GlueCrawler];
-    create_kinds(&cx, &graph, &glue).await;
-    let db = resource(&graph, Kind::GlueDatabase, "lake");
-    let table = resource(&graph, Kind::GlueTable, "lake");
-    let crawler = resource(&graph, Kind::GlueCrawler, "lake");
+    create_where(&cx, |id| glue.contains(&id.kind)).await;
+    let db = t.get(Kind::GlueDatabase, "lake");
+    let table = t.get(Kind::GlueTable, "lake");
+    let crawler = t.get(Kind::GlueCrawler, "lake");
     assert_eq!(db.name, "h3glue");
     for r in [db, table, crawler] {
-        assert_converged(&cx, &graph, r).await;
+        read_converged(&cx, r).await;
     }
     // Creating the crawler again converges (the dispatcher's update of a crawler).
-    kinds::create(&cx, crawler)
-        .await
-        .expect("create the crawler again");
+    create(&cx, crawler).await;
 
     // Drift: the description and tags of the database, the table's schema and location.
     let db_arn = db.arn.clone().expect("database arn");
@@ -184,7 +79,7 @@ async fn glue(url: String) {
         .send()
         .await
         .expect("untag");
-    revert(&cx, &graph, db, &["description", "tags"]).await;
+    revert(&cx, db, &["description", "tags"]).await;
 
     let column = aws_sdk_glue::types::Column::builder()
         .name("price")
@@ -214,7 +109,6 @@ async fn glue(url: String) {
         .expect("update table");
     revert(
         &cx,
-        &graph,
         table,
         &[
             "columns",
@@ -237,35 +131,23 @@ async fn glue(url: String) {
         .send()
         .await
         .expect("tag crawler");
-    revert(&cx, &graph, crawler, &["tags"]).await;
-    let live = read(&cx, crawler).await.expect("crawler");
-    kinds::delete(&cx, &crawler.id, &live)
-        .await
-        .expect("delete crawler");
+    revert(&cx, crawler, &["tags"]).await;
+    let live = existing(&cx, crawler).await;
+    delete(&cx, &crawler.id, &live).await;
     aws.glue
         .create_crawler()
         .name(&crawler.name)
         .role("stk-h3glue-crawler")
         .database_name("h3glue")
-        .targets(
-            aws_sdk_glue::types::CrawlerTargets::builder()
-                .catalog_targets(
-                    aws_sdk_glue::types::CatalogTarget::builder()
-                        .database_name("h3glue")
-                        .tables(&table.name)
-                        .build()
-                        .expect("target"),
-                )
-                .build(),
-        )
+        .targets(lake_targets(&table.name))
         .schedule("cron(0 3 * * ? *)")
         .tags("stk:pipeline", pipeline)
         .tags("stk:managed-by", "stkc")
         .send()
         .await
         .expect("crawler by hand");
-    let live = read(&cx, crawler).await.expect("crawler");
-    let change = plan_for(&graph, crawler, &live);
+    let live = existing(&cx, crawler).await;
+    let change = change(graph, crawler, &live);
     assert_eq!(change.action, Action::Replace, "{change:#?}");
     assert!(
         change.forced_by.contains(&"schedule".to_string()),
@@ -276,28 +158,16 @@ async fn glue(url: String) {
         live.attributes["role_arn"],
         graph.names.role_arn("stk-h3glue-crawler")
     );
-    kinds::delete(&cx, &crawler.id, &live)
-        .await
-        .expect("delete");
-    kinds::create(&cx, crawler).await.expect("create");
-    assert_converged(&cx, &graph, crawler).await;
+    delete(&cx, &crawler.id, &live).await;
+    create(&cx, crawler).await;
+    read_converged(&cx, crawler).await;
 
     // Strays: another crawler and database of the pipeline; an untagged database is not.
     aws.glue
         .create_crawler()
         .name("stk-h3glue-extra")
         .role("arn:aws:iam::123456789012:role/stk-h3glue-crawler")
-        .targets(
-            aws_sdk_glue::types::CrawlerTargets::builder()
-                .catalog_targets(
-                    aws_sdk_glue::types::CatalogTarget::builder()
-                        .database_name("h3glue")
-                        .tables(&table.name)
-                        .build()
-                        .expect("target"),
-                )
-                .build(),
-        )
+        .targets(lake_targets(&table.name))
         .tags("stk:pipeline", pipeline)
         .tags("stk:managed-by", "stkc")
         .send()
@@ -317,9 +187,9 @@ async fn glue(url: String) {
         }
         req.send().await.expect("extra database");
     }
-    let crawlers = kinds::strays(&cx, Kind::GlueCrawler).await.expect("strays");
+    let crawlers = strays(&cx, Kind::GlueCrawler).await;
     assert_eq!(
-        names(&crawlers),
+        stray_names(&crawlers),
         [
             (
                 "glue_crawler.extra".to_string(),
@@ -331,26 +201,24 @@ async fn glue(url: String) {
             ),
         ]
     );
-    let databases = kinds::strays(&cx, Kind::GlueDatabase)
-        .await
-        .expect("strays");
+    let databases = strays(&cx, Kind::GlueDatabase).await;
     assert_eq!(
-        names(&databases),
+        stray_names(&databases),
         [
             ("glue_database.lake".to_string(), "h3glue".to_string()),
             ("glue_database.lake".to_string(), "h3glue_old".to_string()),
         ]
     );
-    let tables = kinds::strays(&cx, Kind::GlueTable).await.expect("strays");
+    let tables = strays(&cx, Kind::GlueTable).await;
     assert_eq!(
-        names(&tables),
+        stray_names(&tables),
         [("glue_table.lake".to_string(), table.name.clone())]
     );
     let (_, stray_table) = &tables[0];
     assert_eq!(stray_table.attributes, table.attributes());
     for (id, l) in crawlers.iter().chain(&databases) {
         if l.attributes["name"] != "stk-h3glue-lake" && l.attributes["name"] != "h3glue" {
-            kinds::delete(&cx, id, l).await.expect("delete stray");
+            delete(&cx, id, l).await;
         }
     }
     aws.glue
@@ -362,17 +230,23 @@ async fn glue(url: String) {
 
     // Dependents first.
     for r in [crawler, table, db] {
-        delete(&cx, r).await;
+        delete_checked(&cx, r, &existing(&cx, r).await).await;
     }
+}
+
+/// The scraper's instance profile in the graph, and the name of its role.
+fn scraper_profile(graph: &Graph) -> (&Resource, &str) {
+    let profile = common::resource(graph, Kind::IamInstanceProfile, "scraper");
+    let Spec::IamInstanceProfile(InstanceProfileSpec { role, .. }) = &profile.spec else {
+        panic!("not an instance profile");
+    };
+    (profile, role)
 }
 
 /// The role and instance profile the instance needs, made with the SDK (the IAM kinds are
 /// tested elsewhere).
 async fn instance_profile(aws: &Aws, graph: &Graph) {
-    let profile = resource(graph, Kind::IamInstanceProfile, "scraper");
-    let Spec::IamInstanceProfile(InstanceProfileSpec { role, .. }) = &profile.spec else {
-        panic!("not an instance profile");
-    };
+    let (profile, role) = scraper_profile(graph);
     aws.iam
         .create_role()
         .role_name(role)
@@ -396,10 +270,7 @@ async fn instance_profile(aws: &Aws, graph: &Graph) {
 }
 
 async fn delete_instance_profile(aws: &Aws, graph: &Graph) {
-    let profile = resource(graph, Kind::IamInstanceProfile, "scraper");
-    let Spec::IamInstanceProfile(InstanceProfileSpec { role, .. }) = &profile.spec else {
-        panic!("not an instance profile");
-    };
+    let (profile, role) = scraper_profile(graph);
     aws.iam
         .remove_role_from_instance_profile()
         .instance_profile_name(&profile.name)
@@ -439,23 +310,20 @@ fn ssh_from(cidr: &str, port: i32) -> aws_sdk_ec2::types::IpPermission {
 
 #[tokio::test]
 async fn security_group_and_instance() {
-    if let Some(url) = common::moto("security_group_and_instance") {
-        Box::pin(ec2(url)).await;
+    if let Some(t) = Setup::new("security_group_and_instance", "h3ec2").await {
+        Box::pin(ec2(&t)).await;
     }
 }
 
-async fn ec2(url: String) {
-    let pipeline = "h3ec2";
-    let aws = common::aws(&url).await;
-    let graph = common::graph(&common::stocks_as(pipeline), &aws);
-    let zip = common::lambda_zip();
-    let cx = cx(&aws, &graph, pipeline, &zip);
-    instance_profile(&aws, &graph).await;
-    create_kinds(&cx, &graph, &[Kind::Ec2SecurityGroup, Kind::Ec2Instance]).await;
-    let group = resource(&graph, Kind::Ec2SecurityGroup, "scraper");
-    let instance = resource(&graph, Kind::Ec2Instance, "scraper");
-    let group_live = assert_converged(&cx, &graph, group).await;
-    let instance_live = assert_converged(&cx, &graph, instance).await;
+async fn ec2(t: &Setup) {
+    let (aws, graph, pipeline, cx) = (&t.aws, &t.graph, t.pipeline.as_str(), t.cx());
+    instance_profile(aws, graph).await;
+    let ec2_kinds = [Kind::Ec2SecurityGroup, Kind::Ec2Instance];
+    create_where(&cx, |id| ec2_kinds.contains(&id.kind)).await;
+    let group = t.get(Kind::Ec2SecurityGroup, "scraper");
+    let instance = t.get(Kind::Ec2Instance, "scraper");
+    let group_live = read_converged(&cx, group).await;
+    let instance_live = read_converged(&cx, instance).await;
     let group_id = group_live.physical_id.clone().expect("group id");
     let instance_id = instance_live.physical_id.clone().expect("instance id");
     assert!(instance_id.starts_with("i-"), "{instance_id}");
@@ -508,7 +376,7 @@ async fn ec2(url: String) {
         .send()
         .await
         .expect("tag");
-    revert(&cx, &graph, group, &["egress", "ingress", "tags"]).await;
+    revert(&cx, group, &["egress", "ingress", "tags"]).await;
 
     // Instance drift: another type (stopped for it), IMDSv1 allowed, another group, a tag.
     let other = ec2
@@ -559,7 +427,6 @@ async fn ec2(url: String) {
         .expect("tag");
     revert(
         &cx,
-        &graph,
         instance,
         &[
             "instance_type",
@@ -601,11 +468,9 @@ async fn ec2(url: String) {
         .send()
         .await
         .expect("old instance");
-    let groups = kinds::strays(&cx, Kind::Ec2SecurityGroup)
-        .await
-        .expect("strays");
+    let groups = strays(&cx, Kind::Ec2SecurityGroup).await;
     assert_eq!(
-        names(&groups),
+        stray_names(&groups),
         [
             (
                 "ec2_security_group.old".to_string(),
@@ -617,9 +482,9 @@ async fn ec2(url: String) {
             ),
         ]
     );
-    let instances = kinds::strays(&cx, Kind::Ec2Instance).await.expect("strays");
+    let instances = strays(&cx, Kind::Ec2Instance).await;
     assert_eq!(
-        names(&instances),
+        stray_names(&instances),
         [
             ("ec2_instance.old".to_string(), "stk-h3ec2-old".to_string()),
             (
@@ -630,24 +495,18 @@ async fn ec2(url: String) {
     );
     for (id, l) in instances.iter().chain(&groups) {
         if id.name == "old" {
-            kinds::delete(&cx, id, l).await.expect("delete stray");
+            delete(&cx, id, l).await;
         }
     }
-    assert_eq!(
-        kinds::strays(&cx, Kind::Ec2Instance)
-            .await
-            .expect("strays")
-            .len(),
-        1
-    );
+    assert_eq!(strays(&cx, Kind::Ec2Instance).await.len(), 1);
 
     // The instance goes first: its group cannot be deleted while in use.
-    delete(&cx, instance).await;
-    delete(&cx, group).await;
+    delete_checked(&cx, instance, &existing(&cx, instance).await).await;
+    delete_checked(&cx, group, &existing(&cx, group).await).await;
     ec2.delete_security_group()
         .group_id(&other_id)
         .send()
         .await
         .expect("delete the other group");
-    delete_instance_profile(&aws, &graph).await;
+    delete_instance_profile(aws, graph).await;
 }

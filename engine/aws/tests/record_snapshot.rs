@@ -13,17 +13,13 @@
 //! ```
 //!
 //! The golden tests rebuild the same graph, so they repeat its context: moto's account
-//! 123456789012, eu-central-1, `common::LAMBDA_ZIP_SHA256` as the functions' code, the user
-//! data `common::graph` uses ([`USER_DATA`]) and no TLS-only bucket policy.
+//! 123456789012, eu-central-1, `common::LAMBDA_ZIP_SHA256` as the functions' code,
+//! `common::USER_DATA` as the scraper's user data, and no TLS-only bucket policy.
 
 mod common;
 
 use stk_aws::kinds::Cx;
 use stk_deploy::{Action, Snapshot};
-
-/// The user data `common::graph` puts in the context (the graph holds only its digest);
-/// RunInstances gets the same text.
-const USER_DATA: &str = "#cloud-config\n# placeholder user data\n";
 
 /// Where the golden tests read the recording.
 const FIXTURE: &str = concat!(
@@ -58,14 +54,8 @@ async fn record_stocks_live_snapshot() {
     let graph = common::graph(source, &aws);
     assert_eq!(graph.names.pipeline, "stocks");
     let zip = common::lambda_zip();
-    let cx = Cx {
-        aws: &aws,
-        graph: &graph,
-        pipeline: "stocks",
-        lambda_zip: &zip,
-        user_data: USER_DATA,
-        force_delete_data: false,
-    };
+    // RunInstances gets `common::USER_DATA`, the text whose digest the graph holds.
+    let cx = common::cx(&aws, &graph, "stocks", &zip);
 
     // The InfluxDB token exists in a deployed account (stkc never creates it); without it
     // the plan carries a warning.

@@ -803,7 +803,6 @@ pub fn deployer_policy(graph: &Graph) -> DeployerPolicy {
             "glue:DeleteDatabase",
             "glue:DeleteTable",
             "glue:GetDatabase",
-            "glue:GetDatabases",
             "glue:GetTable",
             "glue:GetTables",
             "glue:GetTags",
@@ -812,24 +811,34 @@ pub fn deployer_policy(graph: &Graph) -> DeployerPolicy {
             "glue:UpdateDatabase",
             "glue:UpdateTable",
         ];
-        // `database/*`: finding the databases of this pipeline that the file no longer names
-        // (GetDatabases lists the catalog's; the tags say which are ours).
         let mut resources = vec![
             n.glue_catalog_arn(),
             n.glue_database_arn(database),
             n.glue_table_arn(database, table),
-            arn("glue", "database/*"),
         ];
+        // Finding the databases of this pipeline that the file no longer names: GetDatabases
+        // lists the catalog's (the tags say which are ours). Listing only, so it gets its own
+        // statement rather than widening the one that can delete.
+        d.allow(
+            "GlueFind",
+            &["glue:GetDatabases"],
+            vec![n.glue_catalog_arn(), arn("glue", "database/*")],
+        );
         if has(Kind::GlueCrawler) {
             actions.extend([
                 "glue:CreateCrawler",
                 "glue:DeleteCrawler",
                 "glue:GetCrawler",
-                "glue:GetCrawlers",
                 "glue:StopCrawler",
                 "glue:UpdateCrawler",
             ]);
             resources.push(arn("glue", &format!("crawler/{prefix}*")));
+            d.allow_any(
+                "GlueFindCrawlers",
+                &["glue:GetCrawlers"],
+                "GetCrawlers lists the account's crawlers and has no resource-level permissions; it finds this pipeline's crawlers that the file no longer names",
+                None,
+            );
         }
         d.allow("Glue", &actions, resources);
     }

@@ -23,7 +23,7 @@ const ACCOUNT: &str = "123456789012";
 const REGION: &str = "eu-central-1";
 /// `common::LAMBDA_ZIP_SHA256`: base64(SHA-256) of engine/aws/tests/common/lambda.zip.
 const LAMBDA_CODE_SHA256: &str = "Ubz7DmkP2X8++8knxNokvYRazG1/PntkxEUtZQz/x3E=";
-/// The user data `common::graph` puts in the context and the recorder runs the instance with.
+/// `common::USER_DATA`: the scraper's user data the recorder planned and ran the instance with.
 const USER_DATA: &str = "#cloud-config\n# placeholder user data\n";
 
 fn context() -> Context {

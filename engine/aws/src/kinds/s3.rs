@@ -58,15 +58,10 @@ pub async fn read_bucket(cx: &Cx<'_>, r: &Resource) -> Result<Option<LiveResourc
 /// The pipeline's buckets (`stk-<pipeline>-<role>-<account>-<region>`, tagged as ours), by
 /// role.
 pub async fn stray_buckets(cx: &Cx<'_>) -> Result<Vec<(ResourceId, LiveResource)>, AwsError> {
-    let mut found = Vec::new();
-    for (role, name) in pipeline_buckets(cx).await? {
-        if let Some(live) = read_bucket_named(cx, &name).await?
-            && live.owner == Owner::Pipeline
-        {
-            found.push((ResourceId::new(Kind::S3Bucket, role), live));
-        }
-    }
-    Ok(found)
+    ours_by_role(cx, Kind::S3Bucket, async |name| {
+        read_bucket_named(cx, name).await
+    })
+    .await
 }
 
 /// Creates the bucket (with a LocationConstraint outside us-east-1), waits until it answers,
@@ -374,6 +369,24 @@ async fn pipeline_buckets(cx: &Cx<'_>) -> Result<Vec<(String, String)>, AwsError
     Ok(found)
 }
 
+/// What `read` finds of each bucket named like this pipeline's ([`pipeline_buckets`]) and
+/// tagged as ours, as a resource of `kind` named by the bucket's role.
+async fn ours_by_role(
+    cx: &Cx<'_>,
+    kind: Kind,
+    read: impl AsyncFn(&str) -> Result<Option<LiveResource>, AwsError>,
+) -> Result<Vec<(ResourceId, LiveResource)>, AwsError> {
+    let mut found = Vec::new();
+    for (role, name) in pipeline_buckets(cx).await? {
+        if let Some(live) = read(&name).await?
+            && live.owner == Owner::Pipeline
+        {
+            found.push((ResourceId::new(kind, role), live));
+        }
+    }
+    Ok(found)
+}
+
 /// Puts each setting whose live value differs from the spec (and the tags).
 async fn converge_bucket(
     cx: &Cx<'_>,
@@ -675,15 +688,8 @@ pub async fn read_notification(
 
 /// The notification configurations of the pipeline's buckets, by the bucket's role.
 pub async fn stray_notifications(cx: &Cx<'_>) -> Result<Vec<(ResourceId, LiveResource)>, AwsError> {
-    let mut found = Vec::new();
-    for (role, name) in pipeline_buckets(cx).await? {
-        if let Some(live) = read_notification_named(cx, &name).await?
-            && live.owner == Owner::Pipeline
-        {
-            found.push((ResourceId::new(Kind::S3BucketNotification, role), live));
-        }
-    }
-    Ok(found)
+    let read = async |name: &str| read_notification_named(cx, name).await;
+    ours_by_role(cx, Kind::S3BucketNotification, read).await
 }
 
 /// Replaces the bucket's Lambda configurations with the spec's, keeping the others.

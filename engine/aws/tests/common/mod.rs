@@ -14,8 +14,8 @@ use stk_aws::Aws;
 use stk_aws::kinds::{self, Cx};
 use stk_deploy::resource::Spec;
 use stk_deploy::{
-    Action, Attrs, Context, Graph, Kind, LiveResource, Owner, Resource, ResourceChange,
-    ResourceId, Snapshot,
+    Action, Attrs, Context, Graph, Kind, LiveResource, Owner, Resource, ResourceChange, ResourceId,
+    Snapshot,
 };
 
 // ------------------------------------------------------------------ emulator and graph
