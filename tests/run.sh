@@ -33,7 +33,7 @@ step "servers for the service tests (VictoriaMetrics, InfluxDB 1.6, moto; loopba
 services="$(mktemp -d)"
 trap 'bash tests/services/stop.sh "$services"' EXIT
 eval "$(bash tests/services/start.sh "$services" "$py")"
-echo "VictoriaMetrics at $STK_VM_URL, InfluxDB 1.6 at $STK_INFLUX1_URL, moto at $STK_MOTO_URL"
+echo "VictoriaMetrics at $STK_VM_URL, InfluxDB 1.6 at $STK_INFLUX1_URL, moto at $STK_MOTO_URL (deploy tests: $STK_MOTO_DEPLOY_URL)"
 
 step "tests"
 cargo test --workspace --no-fail-fast

@@ -3,7 +3,7 @@
 # STATE_DIR: VictoriaMetrics (InfluxDB v2 write API stand-in) and InfluxDB 1.6 (v1 API),
 # both from Debian's packages (installed here if missing), and, given the test venv's python
 # (tests/oracle/setup-venv.sh), moto server as the AWS account. Prints `export NAME=VALUE`
-# lines for the tests (STK_VM_URL, STK_INFLUX1_URL, STK_MOTO_URL). Stop them with
+# lines for the tests (STK_VM_URL, STK_INFLUX1_URL, STK_MOTO_URL, STK_MOTO_DEPLOY_URL). Stop them with
 # `stop.sh STATE_DIR`.
 # Facts about both servers: ../shared/LOCAL-SERVICES.md.
 set -euo pipefail
@@ -65,6 +65,12 @@ if [ -n "$venv_python" ]; then
     moto_port="$(free_port)"
     "$(dirname "$venv_python")/moto_server" -H 127.0.0.1 -p "$moto_port" >"$state/moto.log" 2>&1 &
     echo $! >"$state/moto.pid"
+    # A second account for the deploy tests (stkc plan/apply, stk-aws): they create Lambda
+    # functions, after which moto's /moto-api/data.json (how the other tests read SNS
+    # messages) fails (LOCAL-SERVICES.md).
+    deploy_port="$(free_port)"
+    "$(dirname "$venv_python")/moto_server" -H 127.0.0.1 -p "$deploy_port" >"$state/moto-deploy.log" 2>&1 &
+    echo $! >"$state/moto-deploy.pid"
 fi
 
 wait_ready "http://127.0.0.1:$vm_port/health" VictoriaMetrics "$state/vm.log"
@@ -74,4 +80,6 @@ echo "export STK_INFLUX1_URL=http://127.0.0.1:$influx_port"
 if [ -n "$venv_python" ]; then
     wait_ready "http://127.0.0.1:$moto_port/moto-api/" "moto server" "$state/moto.log"
     echo "export STK_MOTO_URL=http://127.0.0.1:$moto_port"
+    wait_ready "http://127.0.0.1:$deploy_port/moto-api/" "moto server (deploy)" "$state/moto-deploy.log"
+    echo "export STK_MOTO_DEPLOY_URL=http://127.0.0.1:$deploy_port"
 fi

@@ -9,7 +9,7 @@
 //!
 //! ```text
 //! ~/.cache/stkc-venv/bin/moto_server -H 127.0.0.1 -p 5122 &
-//! STK_MOTO_URL=http://127.0.0.1:5122 cargo test -p stk-aws --test record_snapshot -- --ignored
+//! STK_MOTO_DEPLOY_URL=http://127.0.0.1:5122 cargo test -p stk-aws --test record_snapshot -- --ignored
 //! ```
 //!
 //! The golden tests rebuild the same graph, so they repeat its context: moto's account
@@ -45,7 +45,7 @@ fn plan(cx: &Cx<'_>, live: &Snapshot) -> stk_deploy::Plan {
 #[ignore = "writes engine/deploy/tests/fixtures/stocks-live.json; run against a fresh moto"]
 async fn record_stocks_live_snapshot() {
     let Some(url) = common::moto("record_stocks_live_snapshot") else {
-        panic!("set STK_MOTO_URL to a fresh moto server to record the snapshot");
+        panic!("set STK_MOTO_DEPLOY_URL to a fresh moto server to record the snapshot");
     };
     let aws = common::aws(&url).await;
     assert_eq!(aws.account_id, "123456789012", "moto's default account");

@@ -1,5 +1,5 @@
 //! `stkc plan` / `apply` / `destroy` end to end, as a user runs them, against moto server as
-//! the AWS account (STK_MOTO_URL, started by tests/services/start.sh; skipped with a message
+//! the AWS account (STK_MOTO_DEPLOY_URL, started by tests/services/start.sh; skipped with a message
 //! without it). Each test deploys the shipped stocks pipeline under its own name, so tests run
 //! in parallel without resetting the emulator. Needs the bootstrap built beside stkc
 //! (`cargo build --workspace`) for `stkc package`.
@@ -15,10 +15,12 @@ struct Deploy {
 }
 
 fn moto(test: &str) -> Option<String> {
-    match std::env::var("STK_MOTO_URL") {
+    match std::env::var("STK_MOTO_DEPLOY_URL") {
         Ok(u) if !u.is_empty() => Some(u),
         _ => {
-            eprintln!("SKIPPED {test}: STK_MOTO_URL is not set (start tests/services/start.sh)");
+            eprintln!(
+                "SKIPPED {test}: STK_MOTO_DEPLOY_URL is not set (start tests/services/start.sh)"
+            );
             None
         }
     }

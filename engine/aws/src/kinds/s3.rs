@@ -715,12 +715,15 @@ pub async fn delete_notification(cx: &Cx<'_>, live: &LiveResource) -> Result<(),
     }
 }
 
-async fn read_notification_named(
+/// GetBucketNotificationConfiguration, also when moto names the XML root its own way.
+async fn get_notifications(
     cx: &Cx<'_>,
     name: &str,
-) -> Result<Option<LiveResource>, AwsError> {
-    let out = match cx
-        .aws
+) -> Result<
+    aws_sdk_s3::operation::get_bucket_notification_configuration::GetBucketNotificationConfigurationOutput,
+    SdkError<aws_sdk_s3::operation::get_bucket_notification_configuration::GetBucketNotificationConfigurationError>,
+>{
+    cx.aws
         .s3
         .get_bucket_notification_configuration()
         .bucket(name)
@@ -728,7 +731,13 @@ async fn read_notification_named(
         .interceptor(MotoXmlRoot::NOTIFICATION)
         .send()
         .await
-    {
+}
+
+async fn read_notification_named(
+    cx: &Cx<'_>,
+    name: &str,
+) -> Result<Option<LiveResource>, AwsError> {
+    let out = match get_notifications(cx, name).await {
         Ok(out) => out,
         Err(e) if not_found(&e, NO_BUCKET) => return Ok(None),
         Err(e) if status(&e) == Some(403) => return Ok(Some(foreign(name))),
@@ -815,14 +824,7 @@ async fn put_lambda_configurations(
     name: &str,
     lambda: Vec<LambdaFunctionConfiguration>,
 ) -> Result<(), AwsError> {
-    let live = cx
-        .aws
-        .s3
-        .get_bucket_notification_configuration()
-        .bucket(name)
-        .customize()
-        .interceptor(MotoXmlRoot::NOTIFICATION)
-        .send()
+    let live = get_notifications(cx, name)
         .await
         .map_err(|e| sdk("GetBucketNotificationConfiguration", name, e))?;
     let config = NotificationConfiguration::builder()

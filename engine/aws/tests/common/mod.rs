@@ -1,5 +1,5 @@
 //! What the stk-aws integration tests share: the emulator (moto server, started by
-//! tests/services/start.sh, found through STK_MOTO_URL), clients pointed at it, the desired
+//! tests/services/start.sh, found through STK_MOTO_DEPLOY_URL), clients pointed at it, the desired
 //! graph of a pipeline, and the steps every kind's test takes: create it, read it back
 //! exactly as desired, drift it out of band and revert it with `update`, find strays,
 //! delete it. The steps panic with the resource's id when a call fails.
@@ -22,10 +22,12 @@ use stk_deploy::{
 
 /// moto's URL, or `None` with a visible message (the test is then skipped).
 pub fn moto(test: &str) -> Option<String> {
-    match std::env::var("STK_MOTO_URL") {
+    match std::env::var("STK_MOTO_DEPLOY_URL") {
         Ok(u) if !u.is_empty() => Some(u),
         _ => {
-            eprintln!("SKIPPED {test}: STK_MOTO_URL is not set (start tests/services/start.sh)");
+            eprintln!(
+                "SKIPPED {test}: STK_MOTO_DEPLOY_URL is not set (start tests/services/start.sh)"
+            );
             None
         }
     }
