@@ -290,8 +290,19 @@ fn alerts_are_mailed_through_a_real_smtp_server() {
         .arg(&mailbox)
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    // Ready when it greets (`220`): a bare connect can succeed before it listens (a
+    // loopback self-connect on a busy machine), and the first mails would then be refused.
+    let greets = || {
+        use std::io::Read;
+        let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+        let mut code = [0u8; 3];
+        s.read_exact(&mut code).is_ok() && &code == b"220"
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !greets() {
         assert!(
             std::time::Instant::now() < deadline,
             "aiosmtpd did not start"
