@@ -740,7 +740,9 @@ pub fn deployer_policy(graph: &Graph) -> DeployerPolicy {
             None,
         );
         if has(Kind::LambdaEventSourceMapping) {
-            d.allow(
+            // Mapping ids are assigned by AWS, so the resource is every mapping; the condition
+            // narrows it to the mappings of this pipeline's functions.
+            d.allow_when(
                 "LambdaMappings",
                 &[
                     "lambda:DeleteEventSourceMapping",
@@ -748,6 +750,7 @@ pub fn deployer_policy(graph: &Graph) -> DeployerPolicy {
                     "lambda:UpdateEventSourceMapping",
                 ],
                 vec![arn("lambda", "event-source-mapping:*")],
+                json!({ "ArnLike": { "lambda:FunctionArn": functions.clone() } }),
             );
             d.allow_any(
                 "LambdaMappingsCreate",
