@@ -57,12 +57,18 @@ impl Progress for Quiet {
     fn finished(&self, _: &ResourceId, _: &str, _: Step, _: Duration, _: Option<&AwsError>) {}
 }
 
-/// An apply that stopped: the steps that failed (with their errors) and how many finished.
+/// Why an apply stopped.
 #[derive(Debug, thiserror::Error)]
-#[error("{} of the plan's steps failed ({done} finished); a rerun of apply continues from here:\n{}", failed.len(), list(failed))]
-pub struct ApplyError {
-    pub failed: Vec<(ResourceId, AwsError)>,
-    pub done: usize,
+pub enum ApplyError {
+    /// The steps that failed (with their errors) and how many finished.
+    #[error("{} of the plan's steps failed ({done} finished); a rerun of apply continues from here:\n{}", failed.len(), list(failed))]
+    Steps {
+        failed: Vec<(ResourceId, AwsError)>,
+        done: usize,
+    },
+    /// The graph has no order to apply in (a dependency cycle); nothing was changed.
+    #[error(transparent)]
+    Graph(#[from] stk_deploy::GraphError),
 }
 
 fn list(failed: &[(ResourceId, AwsError)]) -> String {
@@ -91,16 +97,7 @@ pub async fn apply(
 ) -> Result<usize, ApplyError> {
     let changes: BTreeMap<&ResourceId, &ResourceChange> =
         plan.resources.iter().map(|c| (&c.id, c)).collect();
-    let waves = cx.graph.apply_waves().map_err(|e| ApplyError {
-        failed: vec![(
-            ResourceId::new(Kind::KinesisStream, "graph"),
-            AwsError::Invalid {
-                resource: "the resource graph".into(),
-                message: e.to_string(),
-            },
-        )],
-        done: 0,
-    })?;
+    let waves = cx.graph.apply_waves()?;
     let mut done = 0;
     // Deletes run at the end: resources the file dropped, and the old half of a
     // replacement whose new resource has another name (made first, so nothing is without).
@@ -234,7 +231,7 @@ fn settle(
     if failed.is_empty() {
         Ok(())
     } else {
-        Err(ApplyError {
+        Err(ApplyError::Steps {
             failed,
             done: *done,
         })

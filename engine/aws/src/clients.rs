@@ -50,10 +50,10 @@ impl Aws {
             .await
             .map_err(|e| sdk("GetCallerIdentity", "the account", e))?;
         let account_id = who.account().unwrap_or_default().to_string();
-        // Path-style addressing: a `localhost` endpoint has no bucket subdomains, and AWS
-        // itself accepts both.
+        // Path-style addressing only for a custom endpoint (an emulator on `localhost` has no
+        // bucket subdomains); AWS itself gets the virtual-hosted style it recommends.
         let s3_conf = aws_sdk_s3::config::Builder::from(&conf)
-            .force_path_style(true)
+            .force_path_style(conf.endpoint_url().is_some())
             .build();
         Ok(Aws {
             account_id,

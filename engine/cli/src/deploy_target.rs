@@ -38,10 +38,7 @@ impl Target {
         let mut ctx = Context::new(
             aws.account_id.clone(),
             aws.region.clone(),
-            crate::lambda_package::Package {
-                bytes: lambda_zip.clone(),
-            }
-            .code_sha256(),
+            crate::lambda_package::code_sha256(&lambda_zip),
             ec2.user_data.clone(),
         );
         ctx.tls_only_buckets = !args.emulator;

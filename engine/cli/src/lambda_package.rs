@@ -31,8 +31,13 @@ impl Package {
 
     /// What Lambda reports as the function's `CodeSha256`: base64 of the SHA-256.
     pub fn code_sha256(&self) -> String {
-        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&self.bytes))
+        code_sha256(&self.bytes)
     }
+}
+
+/// What Lambda reports as a function's `CodeSha256` for a zip: base64 of its SHA-256.
+pub fn code_sha256(zip: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(zip))
 }
 
 /// The zip of a bootstrap and a compiled pipeline.

@@ -253,32 +253,25 @@ struct Parts<'a> {
     ec2: Option<&'a Ec2Runtime>,
 }
 
+/// The sinks of one kind, picked out of their enum.
+fn sinks<'a, T>(ir: &'a Pipeline, pick: impl Fn(&'a SinkKind) -> Option<&'a T>) -> Vec<&'a T> {
+    ir.sinks.iter().filter_map(|s| pick(&s.kind)).collect()
+}
+
 impl<'a> Parts<'a> {
     fn of(ir: &'a Pipeline) -> Result<Parts<'a>, GraphError> {
-        let raw: Vec<&RawSink> = ir
-            .sinks
-            .iter()
-            .filter_map(|s| match &s.kind {
-                SinkKind::S3Json(r) => Some(r),
-                _ => None,
-            })
-            .collect();
-        let lake: Vec<&LakeSink> = ir
-            .sinks
-            .iter()
-            .filter_map(|s| match &s.kind {
-                SinkKind::S3Parquet(l) => Some(l),
-                _ => None,
-            })
-            .collect();
-        let influx: Vec<&InfluxSink> = ir
-            .sinks
-            .iter()
-            .filter_map(|s| match &s.kind {
-                SinkKind::Influxdb(i) => Some(i),
-                _ => None,
-            })
-            .collect();
+        let raw = sinks(ir, |k| match k {
+            SinkKind::S3Json(r) => Some(r),
+            _ => None,
+        });
+        let lake = sinks(ir, |k| match k {
+            SinkKind::S3Parquet(l) => Some(l),
+            _ => None,
+        });
+        let influx = sinks(ir, |k| match k {
+            SinkKind::Influxdb(i) => Some(i),
+            _ => None,
+        });
         for (kind, count) in [
             ("s3_json", raw.len()),
             ("s3_parquet", lake.len()),
