@@ -42,6 +42,13 @@ impl Pipeline {
     pub fn aws_name(&self, resource: &str) -> String {
         format!("stk-{}-{}", self.name, resource).replace('_', "-")
     }
+
+    /// The compiled pipeline as the runtimes load it (`pipeline.json` in the Lambda package
+    /// and the scraper's artifacts): pretty JSON with a final newline. One function, so the
+    /// bytes, and the digests the plan compares, are the same wherever it is written.
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        Ok(serde_json::to_string_pretty(self)? + "\n")
+    }
 }
 
 // ------------------------------------------------------------------ sources

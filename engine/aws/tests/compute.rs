@@ -196,7 +196,7 @@ async fn functions() {
     assert_eq!(drifted.attributes["memory_mb"], serde_json::json!(1024));
     revert(&cx, f, &["environment", "memory_mb", "tags"]).await;
 
-    let mut other_zip = t.zip.clone();
+    let mut other_zip = common::lambda_zip();
     other_zip.extend_from_slice(b"changed");
     lambda
         .update_function_code()

@@ -53,9 +53,9 @@ async fn record_stocks_live_snapshot() {
     let source = include_str!("../../../pipelines/stocks.stk");
     let graph = common::graph(source, &aws);
     assert_eq!(graph.names.pipeline, "stocks");
-    let zip = common::lambda_zip();
+    let files = common::files(source);
     // RunInstances gets `common::USER_DATA`, the text whose digest the graph holds.
-    let cx = common::cx(&aws, &graph, "stocks", &zip);
+    let cx = common::cx(&aws, &graph, "stocks", &files);
 
     // The InfluxDB token exists in a deployed account (stkc never creates it); without it
     // the plan carries a warning.

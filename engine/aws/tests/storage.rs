@@ -8,7 +8,7 @@ mod common;
 
 use aws_sdk_s3::primitives::ByteStream;
 use common::{Setup, absent, assert_converged, create, delete, delete_checked, existing, revert};
-use common::{stray_names, strays};
+use common::{read_converged, stray_names, strays};
 use serde_json::{Value, json};
 use stk_aws::Aws;
 use stk_aws::kinds::{self, Cx};
@@ -591,7 +591,6 @@ async fn secrets_exist_in_either_store_without_reading_them() {
         return;
     };
     let aws = common::aws(&url).await;
-    let zip = common::lambda_zip();
     for (call, name) in [
         ("secret", "stgsec/influx-token"),
         ("ssm", "/stgsec/influx-token"),
@@ -602,7 +601,8 @@ async fn secrets_exist_in_either_store_without_reading_them() {
             1,
         );
         let graph = common::graph(&src, &aws);
-        let cx = common::cx(&aws, &graph, pipeline, &zip);
+        let files = common::files(&src);
+        let cx = common::cx(&aws, &graph, pipeline, &files);
         let external = &graph.externals[0];
         assert_eq!(external.name, name);
         assert!(!kinds::secrets::exists(&cx, external).await.expect("exists"));
@@ -643,4 +643,115 @@ async fn secrets_exist_in_either_store_without_reading_them() {
         }
         assert!(!kinds::secrets::exists(&cx, external).await.expect("exists"));
     }
+}
+
+#[tokio::test]
+async fn artifacts_upload_by_digest_and_do_not_count_as_data() {
+    let pipeline = "stgart";
+    let Some(t) = Setup::new("artifacts", pipeline).await else {
+        return;
+    };
+    let (aws, cx) = (&t.aws, t.cx());
+    let bucket = t.get(Kind::S3Bucket, "artifacts");
+    create(&cx, bucket).await;
+    let objects: Vec<&Resource> = t.graph.of_kind(Kind::S3Object).collect();
+    let ids: Vec<String> = objects.iter().map(|o| o.id.to_string()).collect();
+    assert_eq!(
+        ids,
+        [
+            "s3_object.lambda/bootstrap.zip",
+            "s3_object.scraper/pipeline.json",
+            "s3_object.scraper/stk-scraper",
+        ]
+    );
+    for o in &objects {
+        absent(&cx, o).await;
+        create(&cx, o).await;
+        read_converged(&cx, o).await;
+        assert!(o.name.starts_with(&format!("{pipeline}/")), "{}", o.name);
+    }
+    // The uploaded bytes are the package's.
+    let scraper = t.get(Kind::S3Object, "scraper/stk-scraper");
+    let got = aws
+        .s3
+        .get_object()
+        .bucket(&bucket.name)
+        .key(&scraper.name)
+        .send()
+        .await
+        .expect("get the scraper")
+        .body
+        .collect()
+        .await
+        .expect("its body")
+        .into_bytes();
+    assert_eq!(&got[..], common::SCRAPER);
+    // stkc's own files are not data the user would lose.
+    assert_eq!(existing(&cx, bucket).await.holds_data, Some(false));
+
+    // Drift: someone overwrites the binary; the digest shows it and update uploads it again.
+    aws.s3
+        .put_object()
+        .bucket(&bucket.name)
+        .key(&scraper.name)
+        .body(ByteStream::from_static(b"tampered"))
+        .send()
+        .await
+        .expect("overwrite");
+    revert(&cx, scraper, &["sha256"]).await;
+
+    // A file that changed since the plan is refused, not uploaded.
+    let mut changed = t.files.clone();
+    changed.insert("scraper/stk-scraper".to_string(), b"rebuilt".to_vec());
+    let stale = Cx {
+        files: &changed,
+        ..t.cx()
+    };
+    let err = Box::pin(stk_aws::kinds::create(&stale, scraper))
+        .await
+        .expect_err("a file other than the planned one");
+    assert!(err.to_string().contains("changed since the plan"), "{err}");
+
+    // Strays: a file under the pipeline's prefix the graph no longer has.
+    aws.s3
+        .put_object()
+        .bucket(&bucket.name)
+        .key(format!("{pipeline}/scraper/old-binary"))
+        .body(ByteStream::from_static(b"old"))
+        .send()
+        .await
+        .expect("old artifact");
+    let found = strays(&cx, Kind::S3Object).await;
+    let names: Vec<String> = found.iter().map(|(id, _)| id.to_string()).collect();
+    assert!(
+        names.contains(&"s3_object.scraper/old-binary".to_string()),
+        "{names:?}"
+    );
+    // Anything outside the prefix is the user's, and counts as data.
+    aws.s3
+        .put_object()
+        .bucket(&bucket.name)
+        .key("notes/readme.txt")
+        .body(ByteStream::from_static(b"mine"))
+        .send()
+        .await
+        .expect("a user's object");
+    assert_eq!(existing(&cx, bucket).await.holds_data, Some(true));
+
+    // (strays lists every object of the pipeline; the reader drops those the graph has.)
+    for (id, live) in found.iter().filter(|(id, _)| t.graph.get(id).is_none()) {
+        delete(&cx, id, live).await;
+    }
+    for o in &objects {
+        let live = existing(&cx, o).await;
+        delete_checked(&cx, o, &live).await;
+    }
+    aws.s3
+        .delete_object()
+        .bucket(&bucket.name)
+        .key("notes/readme.txt")
+        .send()
+        .await
+        .expect("delete the user's object");
+    assert_eq!(existing(&cx, bucket).await.holds_data, Some(false));
 }

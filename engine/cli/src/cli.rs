@@ -356,6 +356,10 @@ pub struct PackageArgs {
     /// The bootstrap binary (default: release-small/bootstrap, then bootstrap, beside stkc)
     #[arg(long)]
     pub bootstrap: Option<PathBuf>,
+    /// The scraper daemon, for a pipeline that runs on EC2 (default: release-small/stk-scraper,
+    /// then stk-scraper, beside stkc)
+    #[arg(long)]
+    pub scraper: Option<PathBuf>,
 }
 
 /// Where `plan`, `apply` and `destroy` deploy, and what.
@@ -392,8 +396,22 @@ pub struct PlanArgs {
     #[arg(long, value_name = "PLANFILE")]
     pub out: Option<PathBuf>,
     /// Print the IAM policy a CI role needs to apply this pipeline, instead of the plan
+    /// (needs no package; with --account, no credentials either)
     #[arg(long)]
     pub deployer_policy: bool,
+    /// With --deployer-policy: the account the policy is for (default: the caller's, asked
+    /// from STS)
+    #[arg(long, value_name = "ID", requires = "deployer_policy", value_parser = account_id)]
+    pub account: Option<String>,
+}
+
+/// A 12-digit AWS account id.
+fn account_id(s: &str) -> Result<String, String> {
+    if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(s.to_string())
+    } else {
+        Err(format!("`{s}` is not an AWS account id (12 digits)"))
+    }
 }
 
 #[derive(Debug, clap::Args)]

@@ -1,7 +1,8 @@
 //! What `stkc plan`, `apply` and `destroy` share: the pipeline file checked into its IR, the
 //! AWS clients (standard credential chain, `--profile`, `--region` else the file's region,
-//! `AWS_ENDPOINT_URL`), the Lambda package `stkc package` wrote, the scraper's user data,
-//! and from those the desired resource graph and a fresh read of the live account.
+//! `AWS_ENDPOINT_URL`), the files `stkc package` wrote (the Lambda package, the scraper) and
+//! the scraper's compiled pipeline and user data, and from those the desired resource graph
+//! and a fresh read of the live account.
 
 use crate::cli::AwsArgs;
 use crate::load::load;
@@ -9,7 +10,8 @@ use anyhow::{Context as _, Result, bail};
 use std::io::Read;
 use std::path::Path;
 use stk_aws::Aws;
-use stk_aws::kinds::Cx;
+use stk_aws::kinds::{Cx, Files};
+use stk_deploy::graph::{artifacts, sha256_base64};
 use stk_deploy::{Context, Graph, Snapshot};
 use stk_dsl::ir::Pipeline;
 
@@ -17,7 +19,8 @@ use stk_dsl::ir::Pipeline;
 pub struct Target {
     pub aws: Aws,
     pub graph: Graph,
-    pub lambda_zip: Vec<u8>,
+    /// What apply uploads to the artifacts bucket, by `s3_object` logical name.
+    pub files: Files,
     /// The scraper's cloud-init user data (the graph holds only its digest).
     pub user_data: String,
 }
@@ -30,6 +33,10 @@ impl Target {
             return Ok(None);
         };
         let lambda_zip = lambda_package(&args.package, ir)?;
+        let scraper = match ir.runtime {
+            Some(_) => Some(scraper_binary(&args.package)?),
+            None => None,
+        };
         let region = args.region.clone().unwrap_or_else(|| ir.region.clone());
         let aws = Aws::connect(args.profile.as_deref(), Some(&region))
             .await
@@ -38,16 +45,25 @@ impl Target {
         let mut ctx = Context::new(
             aws.account_id.clone(),
             aws.region.clone(),
-            crate::lambda_package::code_sha256(&lambda_zip),
+            sha256_base64(&lambda_zip),
             ec2.user_data.clone(),
         );
+        ctx.scraper_sha256 = scraper.as_deref().map(sha256_base64);
         ctx.tls_only_buckets = !args.emulator;
         let graph = stk_deploy::desired(ir, &ctx)
             .with_context(|| format!("cannot derive the AWS resources of `{}`", loaded.display))?;
+        let mut files = Files::from([(artifacts::LAMBDA_PACKAGE.to_string(), lambda_zip)]);
+        if let Some(binary) = scraper {
+            files.insert(artifacts::SCRAPER.to_string(), binary);
+            files.insert(
+                artifacts::SCRAPER_PIPELINE.to_string(),
+                ec2.pipeline_json.into_bytes(),
+            );
+        }
         Ok(Some(Target {
             aws,
             graph,
-            lambda_zip,
+            files,
             user_data: ec2.user_data,
         }))
     }
@@ -61,7 +77,7 @@ impl Target {
             aws: &self.aws,
             graph: &self.graph,
             pipeline: self.pipeline(),
-            lambda_zip: &self.lambda_zip,
+            files: &self.files,
             user_data: &self.user_data,
             force_delete_data,
         }
@@ -73,6 +89,49 @@ impl Target {
             .await
             .context("cannot read the account's resources")
     }
+}
+
+/// The graph `--deployer-policy` derives the policy from: the file in `account` (else the
+/// caller's, from STS) and the region; no package needed (the policy does not depend on the
+/// files' contents). `None`: the file's diagnostics were printed.
+pub async fn policy_graph(
+    file: &Path,
+    args: &AwsArgs,
+    account: Option<&str>,
+) -> Result<Option<Graph>> {
+    let loaded = load(file)?;
+    let Some(ir) = crate::load::ir_or_report(&loaded) else {
+        return Ok(None);
+    };
+    let region = args.region.clone().unwrap_or_else(|| ir.region.clone());
+    let account = match account {
+        Some(a) => a.to_string(),
+        None => {
+            Aws::connect(args.profile.as_deref(), Some(&region))
+                .await
+                .context("cannot ask STS for the account; pass --account ID")?
+                .account_id
+        }
+    };
+    // Digests do not change a single permission.
+    let ctx = Context::new(account, region, "", "").with_scraper("");
+    let graph = stk_deploy::desired(ir, &ctx)
+        .with_context(|| format!("cannot derive the AWS resources of `{}`", loaded.display))?;
+    Ok(Some(graph))
+}
+
+/// `DIR/stk-scraper` from `stkc package` (checked there to run on the instance).
+fn scraper_binary(dir: &Path) -> Result<Vec<u8>> {
+    let path = dir.join(crate::commands::package::SCRAPER);
+    std::fs::read(&path).with_context(|| {
+        format!(
+            "no scraper at `{}`: the pipeline runs on EC2, so `stkc package FILE --out {}` must \
+             add it (build it with `cargo build --profile release-small --bin stk-scraper`, or \
+             pass --scraper PATH)",
+            path.display(),
+            dir.display()
+        )
+    })
 }
 
 /// `DIR/transform.zip` from `stkc package`, checked to hold this very pipeline (a stale
@@ -101,7 +160,7 @@ fn lambda_package(dir: &Path, ir: &Pipeline) -> Result<Vec<u8>> {
             )
         })?
         .read_to_string(&mut packed)?;
-    if packed != serde_json::to_string_pretty(ir)? + "\n" {
+    if packed != ir.to_json()? {
         bail!(
             "the package `{}` was built from another version of this pipeline; rerun `stkc package` so the functions run the current rules",
             path.display()

@@ -4,7 +4,6 @@
 //! code change only when the code or the pipeline changed. Also the check that a bootstrap
 //! runs on Lambda's provided.al2023 (glibc 2.34).
 
-use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use zip::write::SimpleFileOptions;
@@ -31,13 +30,8 @@ impl Package {
 
     /// What Lambda reports as the function's `CodeSha256`: base64 of the SHA-256.
     pub fn code_sha256(&self) -> String {
-        code_sha256(&self.bytes)
+        stk_deploy::graph::sha256_base64(&self.bytes)
     }
-}
-
-/// What Lambda reports as a function's `CodeSha256` for a zip: base64 of its SHA-256.
-pub fn code_sha256(zip: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(zip))
 }
 
 /// The zip of a bootstrap and a compiled pipeline.

@@ -2,7 +2,8 @@
 //! the AWS account (STK_MOTO_DEPLOY_URL, started by tests/services/start.sh; skipped with a message
 //! without it). Each test deploys the shipped stocks pipeline under its own name, so tests run
 //! in parallel without resetting the emulator. Needs the bootstrap built beside stkc
-//! (`cargo build --workspace`) for `stkc package`.
+//! (`cargo build --workspace`) for `stkc package`; the scraper is a stand-in (the pipeline's
+//! t4g instance is arm64, and moto never runs it).
 
 use assert_cmd::Command;
 use std::path::PathBuf;
@@ -12,6 +13,17 @@ struct Deploy {
     moto: String,
     file: PathBuf,
     bootstrap: PathBuf,
+    scraper: PathBuf,
+}
+
+/// A stand-in for an arm64 Linux executable: an ELF header for aarch64 (`e_machine` 0xb7),
+/// which is all `stkc package` checks; `build` makes one build differ from another.
+fn arm64_elf(build: &str) -> Vec<u8> {
+    let mut elf = vec![0u8; 64];
+    elf[..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
+    elf[18] = 0xb7;
+    elf.extend_from_slice(build.as_bytes());
+    elf
 }
 
 fn moto(test: &str) -> Option<String> {
@@ -54,11 +66,14 @@ impl Deploy {
             );
         let file = dir.path().join(format!("{name}.stk"));
         std::fs::write(&file, source).expect("write the pipeline");
+        let scraper = dir.path().join("stk-scraper-arm64");
+        std::fs::write(&scraper, arm64_elf("first build")).expect("write the scraper");
         let d = Deploy {
             dir,
             moto,
             file,
             bootstrap,
+            scraper,
         };
         d.package();
         Some(d)
@@ -70,6 +85,8 @@ impl Deploy {
             .cmd(&["package"])
             .arg("--bootstrap")
             .arg(&self.bootstrap)
+            .arg("--scraper")
+            .arg(&self.scraper)
             .output()
             .expect("run stkc");
         assert!(
@@ -161,6 +178,16 @@ fn empty_account_apply_then_no_changes_then_destroy() {
         acts.iter().all(|(_, a)| a == "create"),
         "an empty account is all creates: {acts:?}"
     );
+    for artifact in [
+        "s3_object.lambda/bootstrap.zip",
+        "s3_object.scraper/stk-scraper",
+        "s3_object.scraper/pipeline.json",
+    ] {
+        assert!(
+            acts.iter().any(|(id, _)| id == artifact),
+            "apply uploads {artifact}: {acts:?}"
+        );
+    }
     let n = acts.len();
     assert!(
         out.contains(&format!(
@@ -208,7 +235,8 @@ fn empty_account_apply_then_no_changes_then_destroy() {
     let (code, out, _) = d.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(code, 0, "apply reverted the drift:\n{out}");
 
-    let (code, out, err) = d.run(&["destroy", "--auto-approve", "--force-delete-data"]);
+    // The buckets hold only stkc's own artifacts: no --force-delete-data needed.
+    let (code, out, err) = d.run(&["destroy", "--auto-approve"]);
     assert_eq!(code, 0, "destroy failed:\n{out}\n{err}");
     let after = d.plan_json();
     let acts = actions(&after);
@@ -268,18 +296,65 @@ fn edits_give_the_expected_actions_and_apply_converges() {
     let (code, out, _) = d.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(code, 0, "the edits converged:\n{out}");
 
+    // Partition keys: the Firehose prefix changes in place, and the plan says the old
+    // partitions are orphaned.
+    d.edit(
+        "partition = [date(ts), symbol]\n}\n\nsink lake",
+        "partition = [date(ts)]\n}\n\nsink lake",
+    );
+    let plan = d.plan_json();
+    let firehose = find(&plan, "firehose_delivery_stream.raw");
+    assert_eq!(firehose["action"], "update", "{firehose}");
+    assert!(
+        firehose["impacts"]
+            .as_array()
+            .is_some_and(|i| i.iter().any(|n| n.to_string().contains("orphaned"))),
+        "a new partition prefix says old partitions are orphaned: {firehose}"
+    );
+
+    // A new scraper build: uploaded again, and installed by the running instance's refresh
+    // timer (the plan says so); the instance itself is left alone.
+    std::fs::write(&d.scraper, arm64_elf("second build")).expect("write the scraper");
+    d.package();
+    let plan = d.plan_json();
+    let binary = find(&plan, "s3_object.scraper/stk-scraper");
+    assert_eq!(binary["action"], "update", "{binary}");
+    assert!(
+        binary["impacts"].to_string().contains("stk-refresh.timer"),
+        "{binary}"
+    );
+    let acting = actions(&plan);
+    assert!(
+        acting.iter().all(|(id, _)| id != "ec2_instance.scraper"),
+        "a new build does not touch the instance: {acting:?}"
+    );
+    d.apply();
+    let (code, out, _) = d.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(code, 0, "the new build converged:\n{out}");
+
     d.edit("stream ticks: kinesis", "stream quotes: kinesis");
     let plan = d.plan_json();
-    let stream = plan["resources"]
-        .as_array()
-        .and_then(|rs| rs.iter().find(|r| r["id"] == "kinesis_stream.stream"))
-        .expect("the stream in the plan");
+    let stream = find(&plan, "kinesis_stream.stream");
     assert_eq!(stream["action"], "replace", "{stream}");
     assert_eq!(stream["forced_by"], serde_json::json!(["name"]), "{stream}");
     assert!(
         !stream["impacts"].as_array().is_none_or(|i| i.is_empty()),
         "a replaced stream says unread records are lost: {stream}"
     );
+    // The scraper's compiled pipeline names the stream: uploaded again for the instance to
+    // install.
+    assert_eq!(
+        find(&plan, "s3_object.scraper/pipeline.json")["action"],
+        "update"
+    );
+}
+
+/// The plan's entry for a resource id.
+fn find<'p>(plan: &'p serde_json::Value, id: &str) -> &'p serde_json::Value {
+    plan["resources"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["id"] == id))
+        .unwrap_or_else(|| panic!("{id} is not in the plan: {plan}"))
 }
 
 #[test]
@@ -430,4 +505,48 @@ fn an_apply_that_fails_part_way_is_finished_by_a_rerun() {
     d.apply();
     let (code, out, _) = d.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(code, 0, "the rerun converged:\n{out}");
+}
+
+/// The deployer policy needs neither a package nor credentials when the account is given.
+#[test]
+fn the_deployer_policy_for_a_given_account_needs_no_package_or_credentials() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../pipelines/stocks.stk");
+    let out = Command::cargo_bin("stkc")
+        .expect("stkc built")
+        .args(["plan", "--deployer-policy", "--account", "210987654321"])
+        .arg(&file)
+        .current_dir(dir.path())
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_ACCESS_KEY_ID", "")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("run stkc");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let policy: serde_json::Value = serde_json::from_str(&stdout).expect("a JSON policy");
+    let text = policy.to_string();
+    assert!(
+        text.contains("arn:aws:s3:::stk-stocks-artifacts-210987654321-eu-central-1/stocks/*"),
+        "the artifacts statement names the account's bucket: {text}"
+    );
+    assert!(text.contains("s3:PutObject"), "{text}");
+
+    let out = Command::cargo_bin("stkc")
+        .expect("stkc built")
+        .args(["plan", "--deployer-policy", "--account", "12345"])
+        .arg(&file)
+        .output()
+        .expect("run stkc");
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not an AWS account id"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -346,8 +346,31 @@ mod tests {
             .unwrap_or_else(|| panic!("no {id} in the plan"))
     }
 
+    /// The acting changes, but for the scraper's compiled pipeline: every edit of the file
+    /// changes it (see `an_edit_uploads_the_scrapers_pipeline_again`).
     fn acting(p: &Plan) -> Vec<(String, Action)> {
-        p.actions().map(|c| (c.id.to_string(), c.action)).collect()
+        p.actions()
+            .map(|c| (c.id.to_string(), c.action))
+            .filter(|(id, _)| id != SCRAPER_PIPELINE)
+            .collect()
+    }
+
+    const SCRAPER_PIPELINE: &str = "s3_object.scraper/pipeline.json";
+
+    #[test]
+    fn an_edit_uploads_the_scrapers_pipeline_again() {
+        let p = plan(STOCKS, &testutil::edited("shards = 1", "shards = 2"));
+        let c = change(&p, SCRAPER_PIPELINE);
+        assert_eq!(c.action, Action::Update);
+        assert_eq!(c.changes.len(), 1);
+        assert_eq!(c.changes[0].attribute, "sha256");
+        assert!(
+            c.impacts[0].note.contains("stk-refresh.timer"),
+            "{:?}",
+            c.impacts
+        );
+        // The instance installs it itself; it is not replaced.
+        assert_eq!(change(&p, "ec2_instance.scraper").action, Action::NoOp);
     }
 
     #[test]

@@ -9,9 +9,9 @@ use crate::partition;
 use crate::resource::{
     BucketNotificationSpec, BucketSpec, Column, CrawlerSpec, DatabaseSpec, DeliveryStreamSpec,
     EventSourceMappingSpec, FirehoseCompression, FunctionSpec, InstanceProfileSpec, InstanceSpec,
-    Kind, LambdaNotification, LogGroupSpec, PermissionSpec, RESOLVED_AT_CREATE, Resource,
-    ResourceId, RolePolicySpec, RoleSpec, Rule, SecurityGroupSpec, Spec, StreamMode, StreamSpec,
-    SubscriptionSpec, TableSpec, Tags, TopicSpec,
+    Kind, LambdaNotification, LogGroupSpec, ObjectSpec, PermissionSpec, RESOLVED_AT_CREATE,
+    Resource, ResourceId, RolePolicySpec, RoleSpec, Rule, SecurityGroupSpec, Spec, StreamMode,
+    StreamSpec, SubscriptionSpec, TableSpec, Tags, TopicSpec,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -55,6 +55,34 @@ fn artifacts_prefix(pipeline: &str) -> String {
     format!("{pipeline}/scraper/")
 }
 
+/// The files `apply` uploads to the artifacts bucket: their logical names (the ids of their
+/// `s3_object` resources) and keys.
+pub mod artifacts {
+    /// The Lambda package (`stkc package`'s zip); all three functions run it.
+    pub const LAMBDA_PACKAGE: &str = "lambda/bootstrap.zip";
+    /// The scraper daemon's binary, installed by the instance's user data.
+    pub const SCRAPER: &str = "scraper/stk-scraper";
+    /// The compiled pipeline the scraper loads.
+    pub const SCRAPER_PIPELINE: &str = "scraper/pipeline.json";
+
+    /// The object key of an artifact: `<pipeline>/<logical>`.
+    pub fn key(pipeline: &str, logical: &str) -> String {
+        format!("{pipeline}/{logical}")
+    }
+
+    /// The logical name of a key under the pipeline's prefix.
+    pub fn logical<'k>(pipeline: &str, key: &'k str) -> Option<&'k str> {
+        key.strip_prefix(pipeline)?.strip_prefix('/')
+    }
+}
+
+/// Base64 SHA-256 of some bytes: how Lambda (`CodeSha256`) and S3 (`ChecksumSHA256`) print a
+/// digest, and how the plan compares uploaded files.
+pub fn sha256_base64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(bytes))
+}
+
 /// What the graph needs besides the file: where it goes and what it deploys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Context {
@@ -65,6 +93,10 @@ pub struct Context {
     pub lambda_code_sha256: String,
     /// The scraper instance's user data (`stkc compile --emit ec2`).
     pub user_data: String,
+    /// Base64 SHA-256 of the scraper binary `apply` uploads (`stkc package`); needed when the
+    /// pipeline runs on EC2.
+    #[serde(default)]
+    pub scraper_sha256: Option<String>,
     /// `x86_64` or `arm64`: how the bootstrap was built.
     pub lambda_architecture: String,
     pub log_retention_days: u32,
@@ -85,10 +117,17 @@ impl Context {
             region: region.into(),
             lambda_code_sha256: lambda_code_sha256.into(),
             user_data: user_data.into(),
+            scraper_sha256: None,
             lambda_architecture: "x86_64".to_string(),
             log_retention_days: 30,
             tls_only_buckets: true,
         }
+    }
+
+    /// The same context with the scraper binary's digest.
+    pub fn with_scraper(mut self, sha256: impl Into<String>) -> Context {
+        self.scraper_sha256 = Some(sha256.into());
+        self
     }
 }
 
@@ -131,6 +170,13 @@ pub enum GraphError {
     Cycle(String),
     #[error("the role {0} has nothing to do; it would get an empty policy")]
     IdleRole(ResourceId),
+    #[error("{what} is not in the package; {help}")]
+    MissingArtifact {
+        what: &'static str,
+        help: &'static str,
+    },
+    #[error("the compiled pipeline does not serialise: {0}")]
+    Serialise(String),
 }
 
 /// The desired resources of one pipeline in one account and region.
@@ -315,6 +361,8 @@ struct Builder<'a> {
     grants: Vec<Grant>,
     externals: Vec<External>,
     warnings: Vec<String>,
+    /// The artifacts bucket, when something is deployed from it.
+    artifacts: Option<Made>,
 }
 
 impl Builder<'_> {
@@ -388,6 +436,17 @@ impl Builder<'_> {
         Ok(self.made(Resource::new(role.as_str(), name, Spec::S3Bucket(spec)).with_arn(arn)))
     }
 
+    /// A file `apply` uploads to the artifacts bucket (`None` without that bucket).
+    fn artifact(&mut self, logical: &str, sha256: String) -> Option<ResourceId> {
+        let bucket = self.artifacts.clone()?;
+        let key = artifacts::key(&self.ir.name, logical);
+        let spec = ObjectSpec {
+            bucket: bucket.name,
+            sha256,
+        };
+        Some(self.add(Resource::new(logical, key, Spec::S3Object(spec)).after([bucket.id])))
+    }
+
     /// A function with its role (grants added by the caller) and log group.
     fn function(&mut self, f: FunctionRole, environment: BTreeMap<String, String>) -> (Made, Made) {
         let logical = f.as_str();
@@ -423,10 +482,15 @@ impl Builder<'_> {
             environment,
             log_group: log_name,
         };
+        let package = self.artifact(
+            artifacts::LAMBDA_PACKAGE,
+            self.ctx.lambda_code_sha256.clone(),
+        );
         let function = self.made(
             Resource::new(logical, name, Spec::LambdaFunction(spec))
                 .with_arn(arn)
-                .after([role.id.clone(), policy_id(logical), log.id.clone()]),
+                .after([role.id.clone(), policy_id(logical), log.id.clone()])
+                .after(package),
         );
         (function, role)
     }
@@ -478,6 +542,7 @@ pub fn desired(ir: &Pipeline, ctx: &Context) -> Result<Graph, GraphError> {
         grants: Vec::new(),
         externals: Vec::new(),
         warnings: Vec::new(),
+        artifacts: None,
     };
     let realtime_alerts = ir.alerts.iter().any(|a| a.delivery == Delivery::Realtime);
     let transform = parts.influx.is_some() && parts.stream.is_some();
@@ -504,10 +569,13 @@ pub fn desired(ir: &Pipeline, ctx: &Context) -> Result<Graph, GraphError> {
     } else {
         None
     };
-    let artifacts = match parts.ec2 {
-        Some(_) => Some(b.bucket(BucketRole::Artifacts, false, None)?),
-        None => None,
+    // The Lambda package and the scraper's files are uploaded here.
+    let artifacts = if parts.ec2.is_some() || transform || compact || notify {
+        Some(b.bucket(BucketRole::Artifacts, false, None)?)
+    } else {
+        None
     };
+    b.artifacts = artifacts.clone();
     let topic = (!ir.alerts.is_empty()).then(|| alerts(&mut b));
 
     if let (Some(raw_sink), Some(raw), Some(stream)) = (parts.raw, &raw, &stream) {
@@ -579,7 +647,7 @@ pub fn desired(ir: &Pipeline, ctx: &Context) -> Result<Graph, GraphError> {
     }
     if let (Some(rt), Some(artifacts)) = (parts.ec2, &artifacts) {
         let topic = topic.as_ref().filter(|_| realtime_alerts);
-        scraper(&mut b, rt, artifacts, stream.as_ref(), topic);
+        scraper(&mut b, rt, artifacts, stream.as_ref(), topic)?;
     }
     role_policies(&mut b)?;
 
@@ -924,7 +992,25 @@ fn scraper(
     artifacts: &Made,
     stream: Option<&Made>,
     topic: Option<&Made>,
-) {
+) -> Result<(), GraphError> {
+    let binary = b
+        .ctx
+        .scraper_sha256
+        .clone()
+        .ok_or(GraphError::MissingArtifact {
+            what: "the scraper binary (stk-scraper)",
+            help: "run `stkc package FILE --out DIR` (it adds the scraper beside the Lambda package)",
+        })?;
+    let compiled =
+        b.ir.to_json()
+            .map_err(|e| GraphError::Serialise(e.to_string()))?;
+    let uploads = [
+        b.artifact(artifacts::SCRAPER, binary),
+        b.artifact(
+            artifacts::SCRAPER_PIPELINE,
+            sha256_base64(compiled.as_bytes()),
+        ),
+    ];
     let role = b.role("scraper", "ec2.amazonaws.com", None);
     let files =
         b.n.objects_arn(&artifacts.name, &artifacts_prefix(&b.ir.name));
@@ -1011,7 +1097,9 @@ fn scraper(
     ];
     after.extend(stream.map(|s| s.id.clone()));
     after.extend(topic.map(|t| t.id.clone()));
+    after.extend(uploads.into_iter().flatten());
     b.add_named(Resource::new("scraper", name, Spec::Ec2Instance(spec)).after(after));
+    Ok(())
 }
 
 /// Each role's inline policy, from its grants.
@@ -1069,6 +1157,9 @@ mod tests {
             "s3_bucket.errors",
             "s3_bucket.lake",
             "s3_bucket.raw",
+            "s3_object.lambda/bootstrap.zip",
+            "s3_object.scraper/pipeline.json",
+            "s3_object.scraper/stk-scraper",
             "log_group.compact",
             "log_group.transform",
             "sns_topic.alerts",

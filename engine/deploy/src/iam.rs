@@ -594,11 +594,10 @@ pub fn deployer_policy(graph: &Graph) -> DeployerPolicy {
             ],
             vec![buckets.clone()],
         );
-        // PutObject uploads the scraper's artifacts; the deletes empty a bucket on
-        // `destroy --force-delete-data`.
+        // The deletes empty a bucket on `destroy --force-delete-data`.
         d.allow(
             "S3Objects",
-            &["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObject"],
+            &["s3:DeleteObject", "s3:DeleteObjectVersion"],
             vec![format!("{buckets}/*")],
         );
         d.allow_any(
@@ -606,6 +605,18 @@ pub fn deployer_policy(graph: &Graph) -> DeployerPolicy {
             &["s3:ListAllMyBuckets"],
             "ListAllMyBuckets has no resource-level permissions; it finds buckets the file no longer names",
             None,
+        );
+    }
+    if has(Kind::S3Object) {
+        // The artifacts: PutObject uploads them, GetObject is HeadObject (the plan compares
+        // their digests) and what CreateFunction needs to take the code from S3.
+        let artifacts = n
+            .bucket(crate::names::BucketRole::Artifacts)
+            .unwrap_or_else(|_| format!("{prefix}artifacts-{a}-{r}"));
+        d.allow(
+            "S3Artifacts",
+            &["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+            vec![format!("arn:{p}:s3:::{artifacts}/{}/*", n.pipeline)],
         );
     }
     if has(Kind::FirehoseDeliveryStream) {

@@ -28,6 +28,9 @@ pub struct Impact {
     pub note: String,
 }
 
+/// The logical names of the scraper's artifacts (`graph::artifacts`) start with this.
+const SCRAPER_ARTIFACTS: &str = "scraper/";
+
 fn impact(level: ImpactLevel, note: impl Into<String>) -> Impact {
     Impact {
         level,
@@ -105,6 +108,14 @@ pub fn impacts(
             out.push(impact(
                 Interruption,
                 "the instance is stopped and started to change its type: the scraper pauses; its spool survives",
+            ))
+        }
+        Kind::S3Object
+            if action == Action::Update && id.name.starts_with(SCRAPER_ARTIFACTS) =>
+        {
+            out.push(impact(
+                Interruption,
+                "the scraper instance installs it within about 2 minutes (stk-refresh.timer) and restarts the daemon: it drains to Kinesis first and keeps its spool",
             ))
         }
         Kind::LogGroup if gone => out.push(impact(DataLoss, "the function's logs are deleted")),

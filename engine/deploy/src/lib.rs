@@ -64,6 +64,7 @@ pub(crate) mod testutil {
             "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=",
             "#cloud-config\n# placeholder user data\n",
         )
+        .with_scraper("kJd1Yk0E3xNnS2Fu2N2Ks4ZTv4AqlYSmUWlU3p4OJ3E=")
     }
 
     pub fn graph(source: &str) -> Graph {

@@ -350,7 +350,8 @@ mod tests {
         assert!(iam < first_resource);
         assert!(text.contains("role/stk-stocks-scraper"), "{text}");
         assert!(
-            text.ends_with("Plan: 0 to add, 3 to change, 3 to replace, 0 to destroy.\n"),
+            // The changes: three role policies and the scraper's compiled pipeline.
+            text.ends_with("Plan: 0 to add, 4 to change, 3 to replace, 0 to destroy.\n"),
             "{text}"
         );
     }
@@ -378,7 +379,11 @@ mod tests {
             ),
             "{text}"
         );
-        assert!(text.ends_with("Plan: 0 to add, 0 to change, 0 to replace, 1 to destroy.\n"));
+        // The compiled pipeline the scraper loads changes with every edit.
+        assert!(
+            text.ends_with("Plan: 0 to add, 1 to change, 0 to replace, 1 to destroy.\n"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -406,7 +411,8 @@ mod tests {
         let back: Plan = serde_json::from_str(&text).unwrap();
         assert_eq!(back, p);
         let v: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v["summary"]["change"], 1);
+        // The stream and the scraper's compiled pipeline.
+        assert_eq!(v["summary"]["change"], 2);
         assert_eq!(v["resources"][0]["id"], "iam_role.compact");
     }
 }

@@ -23,7 +23,7 @@ pub use kinesis::{StreamMode, StreamSpec};
 pub use lambda::{EventSourceMappingSpec, FunctionSpec, PermissionSpec};
 pub use logs::LogGroupSpec;
 pub use roles::{InstanceProfileSpec, RolePolicySpec, RoleSpec};
-pub use s3::{BucketNotificationSpec, BucketSpec, LambdaNotification};
+pub use s3::{BucketNotificationSpec, BucketSpec, LambdaNotification, ObjectSpec};
 pub use sns::{SubscriptionSpec, TopicSpec};
 
 use serde::{Deserialize, Serialize};
@@ -54,6 +54,7 @@ pub enum Kind {
     IamInstanceProfile,
     KinesisStream,
     S3Bucket,
+    S3Object,
     LogGroup,
     SnsTopic,
     SnsSubscription,
@@ -90,12 +91,13 @@ pub struct KindInfo {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 18] = [
+    pub const ALL: [Kind; 19] = [
         Kind::IamRole,
         Kind::IamRolePolicy,
         Kind::IamInstanceProfile,
         Kind::KinesisStream,
         Kind::S3Bucket,
+        Kind::S3Object,
         Kind::LogGroup,
         Kind::SnsTopic,
         Kind::SnsSubscription,
@@ -118,6 +120,7 @@ impl Kind {
             Kind::IamInstanceProfile => &roles::INSTANCE_PROFILE,
             Kind::KinesisStream => &kinesis::STREAM,
             Kind::S3Bucket => &s3::BUCKET,
+            Kind::S3Object => &s3::OBJECT,
             Kind::LogGroup => &logs::LOG_GROUP,
             Kind::SnsTopic => &sns::TOPIC,
             Kind::SnsSubscription => &sns::SUBSCRIPTION,
@@ -215,6 +218,7 @@ pub enum Spec {
     IamInstanceProfile(InstanceProfileSpec),
     KinesisStream(StreamSpec),
     S3Bucket(BucketSpec),
+    S3Object(ObjectSpec),
     LogGroup(LogGroupSpec),
     SnsTopic(TopicSpec),
     SnsSubscription(SubscriptionSpec),
@@ -238,6 +242,7 @@ impl Spec {
             Spec::IamInstanceProfile(_) => Kind::IamInstanceProfile,
             Spec::KinesisStream(_) => Kind::KinesisStream,
             Spec::S3Bucket(_) => Kind::S3Bucket,
+            Spec::S3Object(_) => Kind::S3Object,
             Spec::LogGroup(_) => Kind::LogGroup,
             Spec::SnsTopic(_) => Kind::SnsTopic,
             Spec::SnsSubscription(_) => Kind::SnsSubscription,

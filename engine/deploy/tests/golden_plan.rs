@@ -26,8 +26,12 @@ const LAMBDA_CODE_SHA256: &str = "Ubz7DmkP2X8++8knxNokvYRazG1/PntkxEUtZQz/x3E=";
 /// `common::USER_DATA`: the scraper's user data the recorder planned and ran the instance with.
 const USER_DATA: &str = "#cloud-config\n# placeholder user data\n";
 
+/// `common::SCRAPER`: what stands in for the scraper binary in the recording.
+const SCRAPER: &[u8] = b"#!/bin/sh\n# stands in for stk-scraper in the emulator tests\n";
+
 fn context() -> Context {
-    let mut ctx = Context::new(ACCOUNT, REGION, LAMBDA_CODE_SHA256, USER_DATA);
+    let mut ctx = Context::new(ACCOUNT, REGION, LAMBDA_CODE_SHA256, USER_DATA)
+        .with_scraper(stk_deploy::graph::sha256_base64(SCRAPER));
     // As recorded: moto denies every object call under the TLS-only bucket policy.
     ctx.tls_only_buckets = false;
     ctx

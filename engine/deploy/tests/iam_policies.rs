@@ -27,7 +27,8 @@ fn graph(source: &str) -> Graph {
         "eu-central-1",
         "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=",
         "#cloud-config\n# placeholder user data\n",
-    );
+    )
+    .with_scraper("kJd1Yk0E3xNnS2Fu2N2Ks4ZTv4AqlYSmUWlU3p4OJ3E=");
     assert!(ctx.tls_only_buckets);
     match stk_deploy::desired(&ir, &ctx) {
         Ok(g) => g,

@@ -9,7 +9,6 @@
 use super::Cx;
 use super::support::{self, TagChanges, changes, int, invalid, live_str, logical, uint};
 use crate::error::{AwsError, not_found, sdk};
-use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
     Architecture, DestinationConfig, Environment, EventSourceMappingConfiguration,
     EventSourcePosition, FunctionCode, FunctionConfiguration, FunctionResponseType,
@@ -17,6 +16,7 @@ use aws_sdk_lambda::types::{
 };
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
+use stk_deploy::graph::artifacts;
 use stk_deploy::resource::{EventSourceMappingSpec, FunctionSpec, PermissionSpec};
 use stk_deploy::{Kind, LiveResource, Owner, Resource, ResourceChange, ResourceId, Spec, Tags};
 
@@ -155,10 +155,25 @@ fn logging(spec: &FunctionSpec) -> LoggingConfig {
         .build()
 }
 
+/// Where `apply` uploaded the Lambda package (the graph's `s3_object.lambda/bootstrap.zip`,
+/// which the function depends on): its bucket and key.
+fn package<'g>(cx: &Cx<'g>, r: &Resource) -> Result<(&'g str, &'g str), AwsError> {
+    let id = ResourceId::new(Kind::S3Object, artifacts::LAMBDA_PACKAGE);
+    match cx.graph.get(&id).map(|o| (&o.spec, o.name.as_str())) {
+        Some((Spec::S3Object(o), key)) => Ok((o.bucket.as_str(), key)),
+        _ => Err(invalid(
+            &r.name,
+            format!("the graph has no {id} to deploy the function's code from"),
+        )),
+    }
+}
+
 pub async fn create_function(cx: &Cx<'_>, r: &Resource) -> Result<(), AwsError> {
     let spec = function_spec(r)?;
+    let (bucket, key) = package(cx, r)?;
     let code = FunctionCode::builder()
-        .zip_file(Blob::new(cx.lambda_zip.to_vec()))
+        .s3_bucket(bucket)
+        .s3_key(key)
         .build();
     let tags: HashMap<String, String> = r.tags.clone().into_iter().collect();
     cx.aws
@@ -248,10 +263,12 @@ pub async fn update_function(
         wait_updated(cx, &r.name).await?;
     }
     if changes(change, "code_sha256") || changes(change, "architecture") {
+        let (bucket, key) = package(cx, r)?;
         lambda
             .update_function_code()
             .function_name(&r.name)
-            .zip_file(Blob::new(cx.lambda_zip.to_vec()))
+            .s3_bucket(bucket)
+            .s3_key(key)
             .architectures(Architecture::from(spec.architecture.as_str()))
             .send()
             .await

@@ -23,12 +23,16 @@ pub mod kinesis;
 pub mod lambda;
 pub mod logs;
 pub mod s3;
+pub mod s3_object;
 pub mod secrets;
 pub mod sns;
 pub(crate) mod support;
 
 use crate::clients::Aws;
 use crate::error::AwsError;
+/// Artifact bytes by logical name ([`Cx::files`]).
+pub type Files = std::collections::BTreeMap<String, Vec<u8>>;
+
 use stk_deploy::{Graph, Kind, LiveResource, Resource, ResourceChange, ResourceId};
 
 /// What a kind's code may use besides the resource itself.
@@ -37,8 +41,9 @@ pub struct Cx<'a> {
     pub graph: &'a Graph,
     /// The pipeline's name, as in the `stk:pipeline` tag.
     pub pipeline: &'a str,
-    /// The Lambda deployment package (`stkc package`), uploaded inline.
-    pub lambda_zip: &'a [u8],
+    /// The files `apply` uploads to the artifacts bucket, by their `s3_object` logical name
+    /// (`stk_deploy::graph::artifacts`).
+    pub files: &'a Files,
     /// The scraper instance's user data (`Context::user_data`, `stkc compile --emit ec2`):
     /// the graph carries only its SHA-256, and RunInstances needs the text.
     pub user_data: &'a str,
@@ -53,6 +58,7 @@ pub async fn read(cx: &Cx<'_>, r: &Resource) -> Result<Option<LiveResource>, Aws
         Kind::IamInstanceProfile => iam::read_instance_profile(cx, r).await,
         Kind::KinesisStream => kinesis::read(cx, r).await,
         Kind::S3Bucket => s3::read_bucket(cx, r).await,
+        Kind::S3Object => s3_object::read(cx, r).await,
         Kind::LogGroup => logs::read(cx, r).await,
         Kind::SnsTopic => sns::read_topic(cx, r).await,
         Kind::SnsSubscription => sns::read_subscription(cx, r).await,
@@ -78,6 +84,7 @@ pub async fn strays(cx: &Cx<'_>, kind: Kind) -> Result<Vec<(ResourceId, LiveReso
         Kind::IamInstanceProfile => iam::stray_instance_profiles(cx).await,
         Kind::KinesisStream => kinesis::strays(cx).await,
         Kind::S3Bucket => s3::stray_buckets(cx).await,
+        Kind::S3Object => s3_object::strays(cx).await,
         Kind::LogGroup => logs::strays(cx).await,
         Kind::SnsTopic => sns::stray_topics(cx).await,
         Kind::SnsSubscription => sns::stray_subscriptions(cx).await,
@@ -101,6 +108,7 @@ pub async fn create(cx: &Cx<'_>, r: &Resource) -> Result<(), AwsError> {
         Kind::IamInstanceProfile => iam::create_instance_profile(cx, r).await,
         Kind::KinesisStream => kinesis::create(cx, r).await,
         Kind::S3Bucket => s3::create_bucket(cx, r).await,
+        Kind::S3Object => s3_object::put(cx, r).await,
         Kind::LogGroup => logs::create(cx, r).await,
         Kind::SnsTopic => sns::create_topic(cx, r).await,
         Kind::SnsSubscription => sns::subscribe(cx, r).await,
@@ -129,6 +137,7 @@ pub async fn update(
         Kind::IamInstanceProfile => iam::update_instance_profile(cx, r, live, change).await,
         Kind::KinesisStream => kinesis::update(cx, r, live, change).await,
         Kind::S3Bucket => s3::update_bucket(cx, r, live, change).await,
+        Kind::S3Object => s3_object::update(cx, r, live, change).await,
         Kind::LogGroup => logs::update(cx, r, live, change).await,
         Kind::SnsTopic => sns::update_topic(cx, r, live, change).await,
         Kind::SnsSubscription => sns::subscribe(cx, r).await,
@@ -152,6 +161,7 @@ pub async fn delete(cx: &Cx<'_>, id: &ResourceId, live: &LiveResource) -> Result
         Kind::IamInstanceProfile => iam::delete_instance_profile(cx, live).await,
         Kind::KinesisStream => kinesis::delete(cx, live).await,
         Kind::S3Bucket => s3::delete_bucket(cx, live).await,
+        Kind::S3Object => s3_object::delete(cx, live).await,
         Kind::LogGroup => logs::delete(cx, live).await,
         Kind::SnsTopic => sns::delete_topic(cx, live).await,
         Kind::SnsSubscription => sns::unsubscribe(cx, live).await,

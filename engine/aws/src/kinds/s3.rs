@@ -37,6 +37,7 @@ use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::Value;
 use stk_deploy::iam::normalise_document;
+use stk_deploy::names::BucketRole;
 use stk_deploy::resource::{BucketNotificationSpec, BucketSpec, LambdaNotification};
 use stk_deploy::{Kind, LiveResource, Owner, Resource, ResourceChange, ResourceId, Spec, Tags};
 
@@ -318,7 +319,7 @@ async fn policy(cx: &Cx<'_>, name: &str) -> Result<Value, AwsError> {
     })
 }
 
-async fn bucket_tags(cx: &Cx<'_>, name: &str) -> Result<Tags, AwsError> {
+pub(super) async fn bucket_tags(cx: &Cx<'_>, name: &str) -> Result<Tags, AwsError> {
     let out = cx.aws.s3.get_bucket_tagging().bucket(name).send().await;
     let tags = out.map(|o| {
         o.tag_set()
@@ -329,18 +330,30 @@ async fn bucket_tags(cx: &Cx<'_>, name: &str) -> Result<Tags, AwsError> {
     or_default(tags, &["NoSuchTagSet"], "GetBucketTagging", name)
 }
 
-/// Whether any object version or delete marker is left (ListObjectVersions of one key).
+/// Whether any object version or delete marker is left (ListObjectVersions of one key), not
+/// counting, in the artifacts bucket, the pipeline's own files under `<pipeline>/` (apply put
+/// them there and they go with the bucket).
 async fn holds_data(cx: &Cx<'_>, name: &str) -> Result<bool, AwsError> {
+    let artifacts = cx.graph.names.bucket(BucketRole::Artifacts).ok();
+    let ours = (artifacts.as_deref() == Some(name)).then(|| format!("{}/", cx.pipeline));
     let out = cx
         .aws
         .s3
         .list_object_versions()
         .bucket(name)
-        .max_keys(1)
+        .max_keys(if ours.is_some() { DELETE_BATCH } else { 1 })
         .send()
         .await
         .map_err(|e| sdk("ListObjectVersions", name, e))?;
-    Ok(!out.versions().is_empty() || !out.delete_markers().is_empty())
+    let mut keys = out
+        .versions()
+        .iter()
+        .filter_map(|v| v.key())
+        .chain(out.delete_markers().iter().filter_map(|m| m.key()));
+    Ok(match ours {
+        None => keys.next().is_some(),
+        Some(prefix) => out.is_truncated() == Some(true) || keys.any(|k| !k.starts_with(&prefix)),
+    })
 }
 
 /// The buckets named like this pipeline's in this account and region, with their role.

@@ -11,7 +11,8 @@
 
 use serde_json::Value;
 use stk_aws::Aws;
-use stk_aws::kinds::{self, Cx};
+use stk_aws::kinds::{self, Cx, Files};
+use stk_deploy::graph::{artifacts, sha256_base64};
 use stk_deploy::resource::Spec;
 use stk_deploy::{
     Action, Attrs, Context, Graph, Kind, LiveResource, Owner, Resource, ResourceChange, ResourceId,
@@ -61,24 +62,50 @@ pub const USER_DATA: &str = "#cloud-config\n# placeholder user data\n";
 /// The desired graph of a pipeline source for moto's account, with the TLS-only bucket
 /// policy off (moto denies every object call under it: LOCAL-SERVICES.md).
 pub fn graph(source: &str, aws: &Aws) -> Graph {
-    let checked = stk_dsl::check_source(source, &stk_dsl::check::NoWorld);
-    let Some(ir) = checked.ir else {
-        panic!(
-            "the test pipeline does not check: {:#?}",
-            checked.diagnostics
-        )
-    };
+    let ir = ir(source);
     let mut ctx = Context::new(
         aws.account_id.clone(),
         aws.region.clone(),
         LAMBDA_ZIP_SHA256,
         USER_DATA,
-    );
+    )
+    .with_scraper(sha256_base64(SCRAPER));
     ctx.tls_only_buckets = false;
     match stk_deploy::desired(&ir, &ctx) {
         Ok(g) => g,
         Err(e) => panic!("no graph: {e}"),
     }
+}
+
+fn ir(source: &str) -> stk_dsl::ir::Pipeline {
+    let checked = stk_dsl::check_source(source, &stk_dsl::check::NoWorld);
+    match checked.ir {
+        Some(ir) => ir,
+        None => panic!(
+            "the test pipeline does not check: {:#?}",
+            checked.diagnostics
+        ),
+    }
+}
+
+/// Stands in for the scraper binary in the artifacts bucket (moto never runs it).
+pub const SCRAPER: &[u8] = b"#!/bin/sh\n# stands in for stk-scraper in the emulator tests\n";
+
+/// What apply uploads for a pipeline source: [`lambda_zip`], [`SCRAPER`] and the compiled
+/// pipeline, by `s3_object` logical name.
+pub fn files(source: &str) -> Files {
+    let pipeline = match ir(source).to_json() {
+        Ok(json) => json,
+        Err(e) => panic!("the compiled pipeline: {e}"),
+    };
+    Files::from([
+        (artifacts::LAMBDA_PACKAGE.to_string(), lambda_zip()),
+        (artifacts::SCRAPER.to_string(), SCRAPER.to_vec()),
+        (
+            artifacts::SCRAPER_PIPELINE.to_string(),
+            pipeline.into_bytes(),
+        ),
+    ])
 }
 
 /// A tiny deterministic zip standing in for the Lambda package (moto never runs it).
@@ -89,13 +116,13 @@ pub fn lambda_zip() -> Vec<u8> {
 /// base64(SHA-256) of `lambda.zip`, what Lambda reports as CodeSha256.
 pub const LAMBDA_ZIP_SHA256: &str = "Ubz7DmkP2X8++8knxNokvYRazG1/PntkxEUtZQz/x3E=";
 
-/// One test's pipeline: clients, its desired graph and the Lambda package, which the
+/// One test's pipeline: clients, its desired graph and the files apply uploads, which the
 /// kinds' [`Cx`] borrows.
 pub struct Setup {
     pub aws: Aws,
     pub graph: Graph,
     pub pipeline: String,
-    pub zip: Vec<u8>,
+    pub files: Files,
 }
 
 impl Setup {
@@ -112,18 +139,18 @@ impl Setup {
     ) -> Option<Setup> {
         let url = moto(test)?;
         let aws = aws(&url).await;
-        let graph = graph(&edit(stocks_as(pipeline)), &aws);
+        let source = edit(stocks_as(pipeline));
         Some(Setup {
+            graph: graph(&source, &aws),
             aws,
-            graph,
             pipeline: pipeline.to_string(),
-            zip: lambda_zip(),
+            files: files(&source),
         })
     }
 
     /// What the kinds' code gets (see [`cx`]).
     pub fn cx(&self) -> Cx<'_> {
-        cx(&self.aws, &self.graph, &self.pipeline, &self.zip)
+        cx(&self.aws, &self.graph, &self.pipeline, &self.files)
     }
 
     /// The graph's resource `kind.logical`.
@@ -134,12 +161,12 @@ impl Setup {
 
 /// What the kinds' code gets: the graph's user data ([`USER_DATA`]), and buckets holding
 /// data are not emptied (`Cx { force_delete_data: true, ..cx }` for that).
-pub fn cx<'a>(aws: &'a Aws, graph: &'a Graph, pipeline: &'a str, zip: &'a [u8]) -> Cx<'a> {
+pub fn cx<'a>(aws: &'a Aws, graph: &'a Graph, pipeline: &'a str, files: &'a Files) -> Cx<'a> {
     Cx {
         aws,
         graph,
         pipeline,
-        lambda_zip: zip,
+        files,
         user_data: USER_DATA,
         force_delete_data: false,
     }

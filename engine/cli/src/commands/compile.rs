@@ -17,7 +17,7 @@ pub fn run(args: &CompileArgs) -> Result<ExitCode> {
         Emit::Ec2 => unreachable!("handled above"),
         Emit::Ir => {
             let text = match args.format {
-                DataFormat::Json => serde_json::to_string_pretty(ir)? + "\n",
+                DataFormat::Json => ir.to_json()?,
                 DataFormat::Yaml => serde_yaml::to_string(ir)?,
             };
             (text, None)
@@ -61,6 +61,11 @@ fn ec2(ir: &stk_dsl::ir::Pipeline, args: &CompileArgs) -> Result<ExitCode> {
     for (name, text) in [
         ("user-data.yaml", &plan.user_data),
         (stk_runtime_ec2::deploy::UNIT_NAME, &plan.unit),
+        (
+            stk_runtime_ec2::deploy::REFRESH_SERVICE,
+            &plan.refresh_service,
+        ),
+        (stk_runtime_ec2::deploy::REFRESH_TIMER, &plan.refresh_timer),
         ("pipeline.json", &plan.pipeline_json),
     ] {
         let target = dir.join(name);

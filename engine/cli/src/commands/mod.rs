@@ -10,7 +10,7 @@ mod destroy;
 mod explain;
 mod fmt;
 mod init;
-mod package;
+pub mod package;
 mod plan;
 mod query;
 mod rebuild;

@@ -13,14 +13,20 @@ use stk_deploy::{Plan, Snapshot};
 
 pub fn run(args: &PlanArgs) -> Result<ExitCode> {
     crate::runtime()?.block_on(async {
-        let Some(target) = Target::open(&args.file, &args.aws).await? else {
-            return Ok(ExitCode::from(1));
-        };
         if args.deployer_policy {
-            let policy = stk_deploy::iam::deployer_policy(&target.graph);
+            let Some(graph) =
+                crate::deploy_target::policy_graph(&args.file, &args.aws, args.account.as_deref())
+                    .await?
+            else {
+                return Ok(ExitCode::from(1));
+            };
+            let policy = stk_deploy::iam::deployer_policy(&graph);
             println!("{}", serde_json::to_string_pretty(&policy)?);
             return Ok(ExitCode::SUCCESS);
         }
+        let Some(target) = Target::open(&args.file, &args.aws).await? else {
+            return Ok(ExitCode::from(1));
+        };
         let (plan, _) = make(&target).await?;
         if let Some(out) = &args.out {
             std::fs::write(out, render::json(&plan))

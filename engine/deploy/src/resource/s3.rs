@@ -1,6 +1,8 @@
 //! S3: the raw, lake, errors and artifacts buckets (public access blocked, default
 //! encryption, versioning on raw and lake, a TLS-only bucket policy, lifecycle expiry where the
-//! pipeline asks for retention), and the bucket notifications that invoke compact and notify.
+//! pipeline asks for retention), the bucket notifications that invoke compact and notify, and
+//! the objects `apply` uploads to the artifacts bucket (the Lambda package, the scraper and its
+//! compiled pipeline).
 
 use super::{KindInfo, ReplaceOn};
 use crate::iam::PolicyDocument;
@@ -19,6 +21,24 @@ pub(super) const BUCKET_NOTIFICATION: KindInfo = KindInfo {
     replace_on: ReplaceOn::Attributes(&["name"]),
     taggable: false,
 };
+
+pub(super) const OBJECT: KindInfo = KindInfo {
+    label: "s3_object",
+    // New content is a new PutObject under the same key; another key or bucket is another object.
+    replace_on: ReplaceOn::Attributes(&["name", "bucket"]),
+    // Objects belong to the pipeline when their bucket does.
+    taggable: false,
+};
+
+/// An uploaded file (its key is the resource's name), known by its content's digest: apply
+/// uploads it again exactly when the digest differs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectSpec {
+    pub bucket: String,
+    /// Base64 SHA-256 of the content (as S3's `ChecksumSHA256` and Lambda's `CodeSha256`
+    /// print it); HeadObject reads it back from the object's `sha256` metadata.
+    pub sha256: String,
+}
 
 /// A bucket's settings, each read with its own call and normalised.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
