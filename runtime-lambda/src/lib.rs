@@ -5,15 +5,17 @@
 //!   checked once before the first event.
 //! - [`secret`]: the InfluxDB token from the secret the file names (Secrets Manager or SSM).
 //! - [`transform`]: Kinesis records -> validate -> InfluxDB, with `batchItemFailures`.
+//! - [`kinesis`]: the Kinesis event as the transform reads it (borrowed, only what it uses).
 //! - [`compact`]: a raw Firehose object -> partitioned Parquet in the lake bucket.
 //! - [`notify`]: a new lake object (+ the lookback its alerts need) -> alert firings -> SNS.
 //! - [`objects`]: S3 reads and writes shared by the handlers, and S3 event keys.
 //!
-//! The handlers are plain async functions over the `aws_lambda_events` types, so tests call
+//! The handlers are plain async functions over the events' types, so tests call
 //! them directly against local servers; `main.rs` only wires them to `lambda_runtime`.
 
 pub mod compact;
 pub mod config;
+pub mod kinesis;
 pub mod notify;
 pub mod objects;
 pub mod secret;

@@ -2,11 +2,11 @@
 //! `_HANDLER`, the compiled pipeline from the package), builds the clients once, then serves
 //! events with `lambda_runtime` until the sandbox is frozen for good.
 
-use aws_lambda_events::kinesis::KinesisEvent;
 use aws_lambda_events::s3::S3Event;
 use lambda_runtime::{LambdaEvent, service_fn};
 use std::sync::Arc;
 use stk_runtime_lambda::compact::Compact;
+use stk_runtime_lambda::kinesis::KinesisBatch;
 use stk_runtime_lambda::notify::Notify;
 use stk_runtime_lambda::transform::Transform;
 use stk_runtime_lambda::{Config, Error, HandlerKind, InitError};
@@ -34,7 +34,7 @@ async fn main() -> Result<(), Error> {
                     .await
                     .unwrap_or_else(|e| fail_init(e)),
             );
-            lambda_runtime::run(service_fn(move |ev: LambdaEvent<KinesisEvent>| {
+            lambda_runtime::run(service_fn(move |ev: LambdaEvent<KinesisBatch>| {
                 let t = t.clone();
                 async move { Ok::<_, Error>(t.handle(&ev.payload).await.0) }
             }))

@@ -11,10 +11,11 @@
 //! array of ticks, or any of those gzipped.
 
 use crate::config::{Config, InitError};
+use crate::kinesis::{KinesisBatch, KinesisRecord};
 use crate::objects;
 use aws_config::SdkConfig;
-use aws_lambda_events::kinesis::{KinesisEvent, KinesisEventRecord};
 use aws_lambda_events::streams::KinesisEventResponse;
+use std::ops::Range;
 use stk_dsl::ir::OnFail;
 use stk_eval::{DeadLetter, Validator};
 use stk_influx::{InfluxWriter, LineEncoder, WriteError};
@@ -40,17 +41,17 @@ pub struct TransformStats {
     pub failed: usize,
 }
 
-/// One valid tick's line, with the Kinesis record it came from.
+/// One valid tick's line in the body, with the Kinesis record it came from.
 struct Pending {
     record: usize,
-    line: Vec<u8>,
+    line: Range<usize>,
     doc: Doc,
 }
 
 /// Where a tick's JSON is, for its dead letter should InfluxDB refuse it.
 enum Doc {
     /// Bytes of the Kinesis record's data (the fast path keeps no copy).
-    Span(std::ops::Range<usize>),
+    Span(Range<usize>),
     Value(serde_json::Value),
 }
 
@@ -65,6 +66,16 @@ impl Doc {
             }
         }
     }
+}
+
+/// An event's records decoded: the line-protocol body of every valid tick, and the rest.
+pub struct Decoded {
+    /// The lines of [`Decoded::pending`], back to back.
+    pub body: Vec<u8>,
+    pending: Vec<Pending>,
+    /// (record index, dead letter)
+    dead: Vec<(usize, DeadLetter)>,
+    pub stats: TransformStats,
 }
 
 impl Transform {
@@ -95,25 +106,18 @@ impl Transform {
         self
     }
 
-    pub async fn handle(&self, event: &KinesisEvent) -> (KinesisEventResponse, TransformStats) {
-        let records = &event.records;
-        let mut stats = TransformStats {
-            records: records.len(),
-            ..Default::default()
-        };
-        let mut pending: Vec<Pending> = Vec::new();
-        // (record index, dead letter)
-        let mut dead: Vec<(usize, DeadLetter)> = Vec::new();
-        for (i, rec) in records.iter().enumerate() {
-            self.decoder
-                .decode(i, rec, &mut pending, &mut dead, &mut stats);
-        }
+    pub async fn handle(&self, batch: &KinesisBatch) -> (KinesisEventResponse, TransformStats) {
+        let Decoded {
+            mut body,
+            pending,
+            dead,
+            mut stats,
+        } = self.decoder.decode_batch(batch);
         // The first record that must be retried; everything from it on is reported.
-        let mut first_failed = records.len();
+        let mut first_failed = batch.len();
 
         if !dead.is_empty() {
-            stats.dead_letters = dead.len();
-            let key = dead_letter_key(records, "");
+            let key = dead_letter_key(batch, "");
             if let Err(e) = self.put_dead_letters(&key, &dead).await {
                 tracing::error!(error = %e, "cannot write dead letters; their records will be retried");
                 first_failed = dead.iter().map(|(i, _)| *i).min().unwrap_or(first_failed);
@@ -128,12 +132,15 @@ impl Transform {
             if chunk_first >= first_failed {
                 break;
             }
-            let body = chunk
-                .iter()
-                .map(|p| p.line.as_slice())
-                .collect::<Vec<_>>()
-                .concat();
-            match self.writer.write(body).await {
+            // The chunk's lines are contiguous in the body; one chunk for the whole body
+            // (the common case) takes it without a copy.
+            let lines = chunk[0].line.start..chunk[chunk.len() - 1].line.end;
+            let chunk_body = if lines == (0..body.len()) {
+                std::mem::take(&mut body)
+            } else {
+                body.get(lines).unwrap_or_default().to_vec()
+            };
+            match self.writer.write(chunk_body).await {
                 Ok(()) => stats.written += chunk.len(),
                 Err(WriteError::Rejected {
                     status: 400, body, ..
@@ -143,18 +150,19 @@ impl Transform {
                     let letters: Vec<(usize, DeadLetter)> = chunk
                         .iter()
                         .map(|p| {
-                            let seq = &records[p.record].kinesis.sequence_number;
+                            let rec = batch.get(p.record);
                             let dl = DeadLetter::new(
-                                source_of(&records[p.record]),
+                                rec.map_or("kinesis", |r| r.source),
                                 "influxdb",
                                 format!("InfluxDB rejected the batch: {body}"),
-                                p.doc.json(&records[p.record].kinesis.data.0),
+                                p.doc
+                                    .json(rec.and_then(|r| r.data.ok()).unwrap_or_default()),
                             )
-                            .with_sequence_number(seq.clone());
+                            .with_sequence_number(rec.map_or("", |r| r.sequence_number));
                             (p.record, dl)
                         })
                         .collect();
-                    let key = dead_letter_key(records, &format!("-influx-{start}"));
+                    let key = dead_letter_key(batch, &format!("-influx-{start}"));
                     match self.put_dead_letters(&key, &letters).await {
                         Ok(()) => stats.dead_letters += letters.len(),
                         Err(e) => {
@@ -174,10 +182,10 @@ impl Transform {
         }
 
         let mut response = KinesisEventResponse::default();
-        for rec in &records[first_failed.min(records.len())..] {
-            response.add_failure(rec.kinesis.sequence_number.clone());
+        for rec in batch.records().skip(first_failed) {
+            response.add_failure(rec.sequence_number.to_string());
         }
-        stats.failed = records.len() - first_failed.min(records.len());
+        stats.failed = batch.len() - first_failed.min(batch.len());
         tracing::info!(
             records = stats.records,
             ticks = stats.ticks,
@@ -220,66 +228,67 @@ impl Decoder {
         }
     }
 
-    /// The line-protocol body of a whole event, and what happened to its ticks (the
-    /// handler's CPU work, for benchmarks).
-    pub fn encode_event(&self, event: &KinesisEvent) -> (Vec<u8>, TransformStats) {
-        let mut pending = Vec::new();
-        let mut dead = Vec::new();
-        let mut stats = TransformStats::default();
-        for (i, rec) in event.records.iter().enumerate() {
-            self.decode(i, rec, &mut pending, &mut dead, &mut stats);
+    /// Decode, validate and encode every record of an event: the handler's CPU work (which
+    /// the benchmark measures).
+    pub fn decode_batch(&self, batch: &KinesisBatch) -> Decoded {
+        let mut out = Decoded {
+            // A tick's line is a little shorter than its JSON.
+            body: Vec::with_capacity(batch.data_len()),
+            pending: Vec::with_capacity(batch.len()),
+            dead: Vec::new(),
+            stats: TransformStats {
+                records: batch.len(),
+                ..Default::default()
+            },
+        };
+        for (i, rec) in batch.records().enumerate() {
+            match rec.data {
+                Ok(data) => {
+                    if !self.decode_fast(i, data, &mut out) {
+                        self.decode_general(i, &rec, data, &mut out);
+                    }
+                }
+                Err(text) => {
+                    let dl = DeadLetter::new(rec.source, "decode", "not base64", text.into())
+                        .with_sequence_number(rec.sequence_number);
+                    out.dead.push((i, dl));
+                }
+            }
         }
-        stats.records = event.records.len();
-        stats.dead_letters = dead.len();
-        let body = pending
-            .iter()
-            .map(|p| p.line.as_slice())
-            .collect::<Vec<_>>()
-            .concat();
-        (body, stats)
+        out.stats.dead_letters = out.dead.len();
+        out
     }
 
-    fn decode(
-        &self,
-        i: usize,
-        rec: &KinesisEventRecord,
-        pending: &mut Vec<Pending>,
-        dead: &mut Vec<(usize, DeadLetter)>,
-        stats: &mut TransformStats,
-    ) {
-        if self.decode_fast(i, rec, pending, stats) {
-            return;
-        }
-        let seq = &rec.kinesis.sequence_number;
-        let source = source_of(rec);
-        let (docs, bad) = documents(&source, &rec.kinesis.data.0);
+    fn decode_general(&self, i: usize, rec: &KinesisRecord<'_>, data: &[u8], out: &mut Decoded) {
+        let seq = rec.sequence_number;
+        let (docs, bad) = documents(rec.source, data);
         for d in bad {
-            dead.push((i, d.with_sequence_number(seq.clone())));
+            out.dead.push((i, d.with_sequence_number(seq)));
         }
         let mut one = |doc: serde_json::Value| {
-            stats.ticks += 1;
+            out.stats.ticks += 1;
             match self.validator.validate_json(&doc) {
                 Ok(r) => {
-                    let mut line = Vec::new();
-                    if self.encoder.encode(&r, &mut line) {
-                        pending.push(Pending {
+                    let start = out.body.len();
+                    if self.encoder.encode(&r, &mut out.body) {
+                        out.pending.push(Pending {
                             record: i,
-                            line,
+                            line: start..out.body.len(),
                             doc: Doc::Value(doc),
                         });
                     } else {
                         // No field of the sink has a value: there is no point to write.
-                        stats.dropped += 1;
+                        out.stats.dropped += 1;
                     }
                 }
                 Err(rej) if self.validator.on_fail == OnFail::Drop => {
                     tracing::debug!(rule = %rej.rule, reason = %rej.reason, "dropped");
-                    stats.dropped += 1;
+                    out.stats.dropped += 1;
                 }
-                Err(rej) => dead.push((
+                Err(rej) => out.dead.push((
                     i,
-                    DeadLetter::new(&source, rej.rule, rej.reason, doc)
-                        .with_sequence_number(seq.clone()),
+                    DeadLetter::new(rec.source, rej.rule, rej.reason, doc)
+                        .with_sequence_number(seq),
                 )),
             }
         };
@@ -290,24 +299,15 @@ impl Decoder {
             }
         }
     }
-}
 
-impl Decoder {
     /// The common case without building JSON trees: plain (not gzip) data of one tick or JSON
     /// lines, every line a valid record. Anything else (a rejection, an array, gzip) returns
     /// false having changed nothing, and the general path takes the record.
-    fn decode_fast(
-        &self,
-        i: usize,
-        rec: &KinesisEventRecord,
-        pending: &mut Vec<Pending>,
-        stats: &mut TransformStats,
-    ) -> bool {
-        let data = &rec.kinesis.data.0;
+    fn decode_fast(&self, i: usize, data: &[u8], out: &mut Decoded) -> bool {
         if data.starts_with(&[0x1f, 0x8b]) {
             return false;
         }
-        let start = pending.len();
+        let (body_start, pending_start) = (out.body.len(), out.pending.len());
         let (mut ticks, mut dropped) = (0, 0);
         let mut at = 0;
         for line in data.split(|b| *b == b'\n') {
@@ -322,44 +322,36 @@ impl Decoder {
                 .decode_fast(line)
                 .filter(|r| self.validator.check(r).is_ok())
             else {
-                pending.truncate(start);
+                out.body.truncate(body_start);
+                out.pending.truncate(pending_start);
                 return false;
             };
             ticks += 1;
-            let mut out = Vec::new();
-            if self.encoder.encode(&r, &mut out) {
-                pending.push(Pending {
+            let start = out.body.len();
+            if self.encoder.encode(&r, &mut out.body) {
+                out.pending.push(Pending {
                     record: i,
-                    line: out,
+                    line: start..out.body.len(),
                     doc: Doc::Span(span),
                 });
             } else {
                 dropped += 1;
             }
         }
-        stats.ticks += ticks;
-        stats.dropped += dropped;
+        out.stats.ticks += ticks;
+        out.stats.dropped += dropped;
         true
     }
 }
 
-fn source_of(rec: &KinesisEventRecord) -> String {
-    rec.event_source_arn
-        .clone()
-        .unwrap_or_else(|| "kinesis".to_string())
-}
-
 /// `transform/<date>/<shard>-<first sequence number><suffix>.jsonl`: one object per batch,
 /// the same key when Lambda retries the same batch.
-fn dead_letter_key(records: &[KinesisEventRecord], suffix: &str) -> String {
-    let first = records.first();
-    let shard = first
-        .and_then(|r| r.event_id.as_deref())
-        .and_then(|id| id.split_once(':'))
-        .map_or("shard", |(s, _)| s);
-    let seq = first.map_or("0", |r| r.kinesis.sequence_number.as_str());
-    let date = first
-        .map(|r| r.kinesis.approximate_arrival_timestamp.0)
+fn dead_letter_key(batch: &KinesisBatch, suffix: &str) -> String {
+    let shard = batch.shard().unwrap_or("shard");
+    let seq = batch.get(0).map_or("0", |r| r.sequence_number);
+    let date = batch
+        .arrival_secs()
+        .and_then(|secs| chrono::DateTime::from_timestamp(secs.floor() as i64, 0))
         .unwrap_or_default()
         .format("%Y-%m-%d");
     format!("transform/{date}/{shard}-{seq}{suffix}.jsonl")

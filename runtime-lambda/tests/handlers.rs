@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use stk_runtime_lambda::compact::Compact;
+use stk_runtime_lambda::kinesis::KinesisBatch;
 use stk_runtime_lambda::notify::Notify;
 use stk_runtime_lambda::transform::Transform;
 use stk_runtime_lambda::{Config, HandlerKind};
@@ -178,6 +179,13 @@ fn kinesis_event(payloads: &[Vec<u8>]) -> KinesisEvent {
     event
 }
 
+/// The event as the bootstrap receives it: its JSON, read as `lambda_runtime` reads it.
+fn batch(event: &KinesisEvent) -> KinesisBatch {
+    let json = serde_json::to_vec(event).unwrap();
+    let de = &mut serde_json::Deserializer::from_slice(&json);
+    serde_path_to_error::deserialize(de).unwrap()
+}
+
 /// An S3 ObjectCreated event for `key` (URL-encoded as S3 sends it).
 fn s3_event(bucket: &str, key: &str) -> S3Event {
     let mut event: S3Event = serde_json::from_str(&sample(
@@ -294,7 +302,7 @@ async fn transform_writes_valid_ticks_and_dead_letters_the_rest() {
         b"{not json".to_vec(),
         json(tick("AAPL", base + 15, 229.5)),
     ]);
-    let (response, stats) = t.handle(&event).await;
+    let (response, stats) = t.handle(&batch(&event)).await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
     assert_eq!(
         (stats.written, stats.dead_letters, stats.failed),
@@ -372,7 +380,7 @@ async fn transform_with_influxdb_down_returns_every_record_for_retry() {
         tick("AAPL", 1_795_789_805, 2.0).to_string().into_bytes(),
         tick("AAPL", 1_795_789_810, 3.0).to_string().into_bytes(),
     ]);
-    let (response, stats) = t.handle(&event).await;
+    let (response, stats) = t.handle(&batch(&event)).await;
     let failed: Vec<_> = response
         .batch_item_failures
         .iter()
@@ -790,7 +798,7 @@ async fn transform_writes_the_v1_api_of_influxdb_1_6_with_an_ssm_token() {
     a["ts"] = "2026-11-27T14:30:00.123456Z".into();
     let b = tick("MSFT", 1_795_789_805, 410.5);
     let event = kinesis_event(&[a.to_string().into_bytes(), b.to_string().into_bytes()]);
-    let (response, stats) = t.handle(&event).await;
+    let (response, stats) = t.handle(&batch(&event)).await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
     assert_eq!(stats.written, 2);
     let rows = q("SELECT price, high, symbol, currency FROM quote".into()).await;

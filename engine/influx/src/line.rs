@@ -154,8 +154,9 @@ impl LineEncoder {
             out.truncate(start);
             return false;
         }
-        // Writing into a Vec cannot fail.
-        let _ = writeln!(out, " {ts_ns}");
+        out.push(b' ');
+        out.extend_from_slice(itoa::Buffer::new().format(ts_ns).as_bytes());
+        out.push(b'\n');
         true
     }
 }
@@ -187,18 +188,35 @@ fn has_field_value(v: &Value) -> bool {
 }
 
 fn write_field_value(v: &Value, out: &mut Vec<u8>) {
-    let _ = match v {
-        Value::Bool(b) => out.write_all(if *b { b"t" } else { b"f" }),
-        Value::Int(i) | Value::Ts(i) | Value::DurationMs(i) => write!(out, "{i}i"),
-        Value::Float(f) => write!(out, "{f}"),
+    match v {
+        Value::Bool(b) => out.push(if *b { b't' } else { b'f' }),
+        Value::Int(i) | Value::Ts(i) | Value::DurationMs(i) => {
+            out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes());
+            out.push(b'i');
+        }
+        Value::Float(f) => write_float(*f, out),
         Value::Str(s) => {
             out.push(b'"');
             escape_into(s, STRING_FIELD_ESCAPES, out);
             out.push(b'"');
-            Ok(())
         }
-        Value::Null => Ok(()),
-    };
+        Value::Null => {}
+    }
+}
+
+/// A finite float as `Display` writes it (what `DataPoint` writes): the shortest digits that
+/// read back to the same number, never an exponent, no `.0` on whole numbers. `zmij` finds
+/// the same shortest digits several times faster; where it would use an exponent (very large
+/// and very small magnitudes), `Display` writes it.
+fn write_float(f: f64, out: &mut Vec<u8>) {
+    let mut buf = zmij::Buffer::new();
+    let text = buf.format_finite(f);
+    if text.contains('e') {
+        // Writing into a Vec cannot fail.
+        let _ = write!(out, "{f}");
+    } else {
+        out.extend_from_slice(text.strip_suffix(".0").unwrap_or(text).as_bytes());
+    }
 }
 
 fn tag_text(v: &Value) -> Option<String> {
@@ -322,6 +340,52 @@ sink tsdb: influxdb {
             let wrote = enc.encode(&r, &mut direct);
             proptest::prop_assert_eq!(wrote, !reference.is_empty());
             proptest::prop_assert_eq!(&direct[4..], &reference[..]);
+        }
+    }
+
+    /// The float writer against `Display` where `zmij` does not fall back to it: whole
+    /// numbers, prices, tiny and huge magnitudes around the notation switch, and the sign.
+    #[test]
+    fn floats_are_written_as_display_writes_them() {
+        let mut values = vec![
+            0.0, -0.0, 1.0, -1.0, 0.1, 0.3, 100.0, 229.75, 1e15, 1e16, 1e17,
+        ];
+        for i in 0..20_000 {
+            let f = f64::from(i);
+            values.extend([
+                f * 0.01,
+                f * 0.37 + 100.0,
+                -f * 1.25,
+                f * 1e-7,
+                f * 1e11,
+                f * 1e14,
+            ]);
+        }
+        for e in -330..310 {
+            for m in [1.0, 1.5, 9.999_999_999_999_99, 2.225_073_858_507_201_4] {
+                values.push(m * 10f64.powi(e));
+            }
+        }
+        for f in values.into_iter().filter(|f| f.is_finite()) {
+            let mut out = Vec::new();
+            write_float(f, &mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), f.to_string(), "{f:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_float_is_written_as_display_writes_it(
+            digits in proptest::num::i64::ANY,
+            shift in 0u32..64,
+            scale in -25i32..25,
+        ) {
+            // Any number of significant digits, at any magnitude around the notation switch.
+            let f = (digits >> shift) as f64 * 10f64.powi(scale);
+            proptest::prop_assume!(f.is_finite());
+            let mut out = Vec::new();
+            write_float(f, &mut out);
+            proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), f.to_string());
         }
     }
 
