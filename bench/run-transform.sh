@@ -8,5 +8,5 @@ py="$(bash tests/oracle/setup-venv.sh | tail -1)"
 "$py" -m pip install --quiet --disable-pip-version-check "orjson==3.13.0" >&2
 event="$(mktemp)"
 trap 'rm -f "$event"' EXIT
-cargo run --quiet --release --example transform_bench -- "${1:-10000}" "$event"
+cargo run --quiet --release -p stk-runtime-lambda --example transform_bench -- "${1:-10000}" "$event"
 "$py" bench/transform_orjson.py "$event"
