@@ -10,6 +10,11 @@ use std::path::Path;
 /// seq -> (partition key, record bytes)
 const RECORDS: TableDefinition<u64, (&str, &[u8])> = TableDefinition::new("records");
 
+/// redb's page cache (its default is 1 GiB, which a spool filling up during a long Kinesis
+/// outage would grow into: the daemon must stay small). The spool is written at the tail and
+/// read at the head, so a few MiB keep both hot; the rest is the kernel's page cache.
+const CACHE_BYTES: usize = 4 << 20;
+
 #[derive(Debug, thiserror::Error)]
 pub enum SpoolError {
     #[error("spool {path}: {message}")]
@@ -47,7 +52,10 @@ impl Spool {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| err(&e))?;
         }
-        let db = Database::create(path).map_err(|e| err(&e))?;
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+            .map_err(|e| err(&e))?;
         let (mut next_seq, mut len, mut bytes) = (0, 0, 0);
         {
             let w = db.begin_write().map_err(|e| err(&e))?;
