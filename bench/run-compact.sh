@@ -2,7 +2,8 @@
 # Compaction, JSON to partitioned Parquet (issue: Lambda runtime), side by side on the same
 # NDJSON file: stkc's compact path (the Lambda's code) against pyarrow, polars and DuckDB,
 # on one thread and on all cores. Peak resident memory of each from /usr/bin/time.
-#   bash bench/run-compact.sh [TICKS]      default 1000000
+#   bash bench/run-compact.sh [TICKS [RUNS]]      default 1000000 ticks, 1 run of each
+# With RUNS > 1 the engines take turns RUNS times (the machine is shared: take the best).
 # Python peers go into a venv of their own under ~/.cache (pinned versions below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,9 +21,11 @@ f="$dir/ticks.json"
 "$bench" gen "${1:-1000000}" "$f"
 echo "== $(wc -l < "$f") ticks, $(du -m "$f" | cut -f1) MB NDJSON, 500 symbols, $(nproc) cores"
 rss() { /usr/bin/time -f "    peak RSS %M KB" "$@"; }
-for t in 1 "$(nproc)"; do
-  rm -rf "$dir/out"; rss "$bench" run "$f" "$t" "$dir/out"
-  for e in pyarrow polars duckdb; do
-    rm -rf "$dir/out"; rss "$py" bench/compact_peers.py "$e" "$f" "$t" "$dir/out"
+for run in $(seq "${2:-1}"); do
+  for t in 1 "$(nproc)"; do
+    rm -rf "$dir/out"; rss "$bench" run "$f" "$t" "$dir/out"
+    for e in pyarrow polars duckdb; do
+      rm -rf "$dir/out"; rss "$py" bench/compact_peers.py "$e" "$f" "$t" "$dir/out"
+    done
   done
 done

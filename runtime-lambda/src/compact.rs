@@ -72,7 +72,8 @@ impl Compact {
             // The object streams through: only its current chunk, the partitions' column
             // builders and the finished Parquet files are in memory, never the whole object.
             let mut body = objects::open(&self.s3, &bucket, &key).await?;
-            let mut c = Compaction::new(&self.pipeline, &self.lake, &key)
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let mut c = Compaction::with_threads(&self.pipeline, &self.lake, &key, threads)
                 .map_err(|e| convert(e.to_string()))?;
             let mut w = c.object();
             while let Some(chunk) = body
@@ -83,7 +84,6 @@ impl Compact {
                 w.write_all(&chunk).map_err(|e| convert(e.to_string()))?;
             }
             w.end().map_err(|e| convert(e.to_string()))?;
-            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
             let out = c
                 .finish(&stk_lake::compact::stem(&key), threads)
                 .map_err(|e| convert(e.to_string()))?;

@@ -3,6 +3,7 @@
 
 use crate::expr::Compiled;
 use crate::record::{Record, RecordDecoder};
+use crate::scan::Scratch;
 use crate::value::Value;
 use serde::Serialize;
 use stk_dsl::ir::{OnFail, Pipeline};
@@ -83,6 +84,21 @@ impl Validator {
         };
         self.check(&record)?;
         Ok(record)
+    }
+
+    /// [`Validator::validate_text`] with reusable state, for many records in a row: the
+    /// plain-record scanner first, the record left in (and borrowed from) the scratch.
+    pub fn validate_text_with<'s>(
+        &self,
+        text: &[u8],
+        s: &'s mut Scratch,
+    ) -> Result<&'s Record, Rejection> {
+        if self.decoder.decode_plain(text, s) {
+            self.check(&s.record)?;
+        } else {
+            s.record = self.validate_text(text)?;
+        }
+        Ok(&s.record)
     }
 
     pub fn check(&self, record: &Record) -> Result<(), Rejection> {

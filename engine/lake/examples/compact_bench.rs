@@ -4,7 +4,8 @@
 //!                                             as the scraper writes them (500 symbols, 5 s apart)
 //!   compact_bench run FILE THREADS OUTDIR     compact FILE as the compact Lambda does (streamed
 //!                                             in 1 MiB chunks; validated; Parquet per
-//!                                             date/symbol partition, zstd) and write the files
+//!                                             date/symbol partition, zstd) and write the files,
+//!                                             all on THREADS threads
 //!
 //! `run` prints one line: rows, files, seconds, records/s.
 
@@ -84,7 +85,8 @@ fn run(path: &str, threads: usize, out_dir: &str) {
         .expect("a lake sink");
     let start = Instant::now();
     let mut file = std::fs::File::open(path).expect("open the input");
-    let mut c = stk_lake::compact::Compaction::new(&p, &lake, path).expect("compaction");
+    let mut c =
+        stk_lake::compact::Compaction::with_threads(&p, &lake, path, threads).expect("compaction");
     let mut w = c.object();
     let mut chunk = vec![0u8; 1 << 20];
     loop {
@@ -98,10 +100,23 @@ fn run(path: &str, threads: usize, out_dir: &str) {
     let out = c
         .finish(&stk_lake::compact::stem(path), threads)
         .expect("finish");
-    for f in &out.files {
-        let dest = std::path::Path::new(out_dir).join(&f.path);
-        std::fs::create_dir_all(dest.parent().expect("a parent")).expect("mkdir");
-        std::fs::write(dest, &f.bytes).expect("write");
+    // The files go out on the same threads (the Lambda uploads them instead).
+    let write = |files: &[stk_lake::compact::LakeFile]| {
+        for f in files {
+            let dest = std::path::Path::new(out_dir).join(&f.path);
+            std::fs::create_dir_all(dest.parent().expect("a parent")).expect("mkdir");
+            std::fs::write(dest, &f.bytes).expect("write");
+        }
+    };
+    if threads <= 1 {
+        write(&out.files);
+    } else {
+        let per_thread = out.files.len().div_ceil(threads).max(1);
+        std::thread::scope(|s| {
+            for files in out.files.chunks(per_thread) {
+                s.spawn(move || write(files));
+            }
+        });
     }
     let secs = start.elapsed().as_secs_f64();
     println!(

@@ -7,10 +7,11 @@
 //! overwrites instead of duplicating.
 
 use crate::Result;
+use crate::decode_pool::DecodePool;
 pub use crate::lake_writer::{LakeWriter, writer_properties};
 use std::io::{Read, Write};
 use stk_dsl::ir::{LakeSink, Pipeline};
-use stk_eval::{Rejection, Validator};
+use stk_eval::{Rejection, Scratch, Validator};
 
 /// One Parquet file of the lake.
 #[derive(Debug)]
@@ -140,20 +141,28 @@ pub struct Compaction {
 }
 
 impl Compaction {
-    /// `source` names the input in dead letters (the object key, or the file).
+    /// `source` names the input in dead letters (the object key, or the file). Decoding runs
+    /// on the caller's thread.
     pub fn new(p: &Pipeline, lake: &LakeSink, source: &str) -> Result<Self> {
-        Ok(Compaction {
-            feed: Feed {
-                validator: Validator::new(p),
-                writer: LakeWriter::new(p, lake)?,
-                source: source.to_string(),
-                carry: Vec::new(),
-                line: 0,
-                records: 0,
-                dead_letters: Vec::new(),
-                error: None,
-            },
-        })
+        Self::with_threads(p, lake, source, 1)
+    }
+
+    /// Decoding on `threads` threads besides the caller's (none when 1): the files are the
+    /// same for any thread count.
+    pub fn with_threads(
+        p: &Pipeline,
+        lake: &LakeSink,
+        source: &str,
+        threads: usize,
+    ) -> Result<Self> {
+        let mut feed = Feed::new(p, lake, source)?;
+        if threads > 1 {
+            let workers = (0..threads)
+                .map(|_| Feed::new(p, lake, source))
+                .collect::<Result<Vec<_>>>()?;
+            feed.pool = Some(DecodePool::new(workers));
+        }
+        Ok(Compaction { feed })
     }
 
     /// A writer for the bytes of one object (plain or gzip); finish it with
@@ -178,6 +187,18 @@ impl Compaction {
     /// The lake files (named `<partition path><stem>.parquet`, encoded on up to `threads`
     /// threads) and the dead letters.
     pub fn finish(mut self, stem: &str, threads: usize) -> Result<CompactOutput> {
+        if let Some(pool) = self.feed.pool.take() {
+            for block in pool.finish()? {
+                self.feed.records += block.records;
+                self.feed.dead_letters.extend(block.dead_letters);
+                if let Some(e) = block.error {
+                    self.feed.error.get_or_insert(e);
+                }
+                for (key, batches, rows) in block.parts {
+                    self.feed.writer.absorb(key, batches, rows)?;
+                }
+            }
+        }
         if let Some(e) = self.feed.error.take() {
             return Err(e);
         }
@@ -275,18 +296,41 @@ impl ObjectWriter<'_> {
     }
 }
 
-/// Lines in, records to the lake writer, rejects to dead letters.
-struct Feed {
+/// Lines in, records to the lake writer, rejects to dead letters; or, with a pool, bytes
+/// out to the decoding threads.
+pub(crate) struct Feed {
     validator: Validator,
-    writer: LakeWriter,
+    /// The record being decoded and the strings seen so far.
+    scratch: Scratch,
+    pub(crate) writer: LakeWriter,
     source: String,
     /// The start of a line whose end has not arrived yet.
     carry: Vec<u8>,
     /// Lines of the current object so far.
-    line: usize,
-    records: usize,
-    dead_letters: Vec<DeadLetter>,
-    error: Option<crate::LakeError>,
+    pub(crate) line: usize,
+    pub(crate) records: usize,
+    pub(crate) dead_letters: Vec<DeadLetter>,
+    pub(crate) error: Option<crate::LakeError>,
+    /// The decoding threads, when there are several.
+    pool: Option<DecodePool>,
+}
+
+impl Feed {
+    fn new(p: &Pipeline, lake: &LakeSink, source: &str) -> Result<Self> {
+        let validator = Validator::new(p);
+        Ok(Feed {
+            scratch: validator.decoder.scratch(),
+            validator,
+            writer: LakeWriter::new(p, lake)?,
+            source: source.to_string(),
+            carry: Vec::new(),
+            line: 0,
+            records: 0,
+            dead_letters: Vec::new(),
+            error: None,
+            pool: None,
+        })
+    }
 }
 
 impl Write for Feed {
@@ -301,8 +345,12 @@ impl Write for Feed {
 }
 
 impl Feed {
-    fn push(&mut self, mut buf: &[u8]) {
-        while let Some(nl) = buf.iter().position(|b| *b == b'\n') {
+    pub(crate) fn push(&mut self, mut buf: &[u8]) {
+        if let Some(pool) = &mut self.pool {
+            pool.push(buf, &mut self.line);
+            return;
+        }
+        while let Some(nl) = memchr::memchr(b'\n', buf) {
             self.line += 1;
             if self.carry.is_empty() {
                 self.take_line(&buf[..nl]);
@@ -318,7 +366,11 @@ impl Feed {
         self.carry.extend_from_slice(buf);
     }
 
-    fn end_object(&mut self) {
+    pub(crate) fn end_object(&mut self) {
+        if let Some(pool) = &mut self.pool {
+            pool.end_object(&mut self.line);
+            return;
+        }
         if !self.carry.is_empty() {
             self.line += 1;
             let line = std::mem::take(&mut self.carry);
@@ -343,8 +395,13 @@ impl Feed {
             return;
         }
         let line = Some(self.line);
-        match self.validator.validate_text(text) {
-            Ok(r) => self.accept(&r),
+        match self.validator.validate_text_with(text, &mut self.scratch) {
+            Ok(r) => {
+                self.records += 1;
+                if let Err(e) = self.writer.push(r) {
+                    self.error.get_or_insert(e);
+                }
+            }
             Err(rej) if rej.rule == "decode" => self.concatenated(text, line),
             Err(rej) => match serde_json::from_slice::<serde_json::Value>(text) {
                 // A producer may pack several ticks into one JSON array.

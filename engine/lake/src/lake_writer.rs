@@ -14,11 +14,12 @@ use arrow::array::{
     ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, StringBuilder,
     TimestampMicrosecondBuilder,
 };
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, Schema as ArrowSchema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
 use stk_dsl::ir::{FieldType, LakeSink, ParquetCompression, PartitionTransform, Pipeline};
@@ -27,8 +28,14 @@ use stk_eval::{Record, Value};
 /// Rows per Arrow batch handed to the Parquet writer.
 pub const BATCH_ROWS: usize = 65_536;
 
-/// The Parquet writer settings for a lake sink.
-pub fn writer_properties(lake: &LakeSink) -> WriterProperties {
+/// Rows a partition's builders have room for at first (they grow as needed): small, since a
+/// decoding thread's block holds a few rows of each of many partitions.
+const ROWS_AT_FIRST: usize = 64;
+
+/// The Parquet writer settings for a lake sink's files: its compression, and dictionary
+/// encoding on the string columns only (symbols and currencies repeat; prices, volumes and
+/// timestamps hardly ever do within a partition, so a dictionary there is work for nothing).
+pub fn writer_properties(lake: &LakeSink, file_schema: &ArrowSchema) -> WriterProperties {
     let compression = match lake.compression {
         ParquetCompression::None => Compression::UNCOMPRESSED,
         ParquetCompression::Snappy => Compression::SNAPPY,
@@ -36,11 +43,16 @@ pub fn writer_properties(lake: &LakeSink) -> WriterProperties {
         ParquetCompression::Lz4 => Compression::LZ4_RAW,
         ParquetCompression::Zstd => Compression::ZSTD(ZstdLevel::default()),
     };
-    WriterProperties::builder()
+    let mut b = WriterProperties::builder()
         .set_compression(compression)
         .set_dictionary_enabled(true)
-        .set_created_by("stkc".to_string())
-        .build()
+        .set_created_by("stkc".to_string());
+    for f in file_schema.fields() {
+        if !matches!(f.data_type(), DataType::Utf8 | DataType::LargeUtf8) {
+            b = b.set_column_dictionary_enabled(ColumnPath::from(f.name().as_str()), false);
+        }
+    }
+    b.build()
 }
 
 /// Builds the lake files of one flush or one raw object.
@@ -53,6 +65,8 @@ pub struct LakeWriter {
     types: Vec<FieldType>,
     props: WriterProperties,
     parts: FxHashMap<PartKey, Part>,
+    /// The current record's partition (a reused buffer).
+    key: PartKey,
     rows: usize,
 }
 
@@ -81,13 +95,15 @@ impl LakeWriter {
             .map(|(i, _)| i)
             .collect();
         let file_schema = Arc::new(arrow_schema(&p.schema).project(&keep)?);
+        let props = writer_properties(lake, &file_schema);
         Ok(LakeWriter {
             partitioner: Partitioner::new(&p.schema, &lake.partition),
             types: keep.iter().map(|&i| p.schema.fields[i].ty).collect(),
             keep,
             file_schema,
-            props: writer_properties(lake),
+            props,
             parts: FxHashMap::default(),
+            key: PartKey::new(),
             rows: 0,
         })
     }
@@ -99,10 +115,10 @@ impl LakeWriter {
 
     /// Add one (valid) record to its partition.
     pub fn push(&mut self, r: &Record) -> Result<()> {
-        let key = self.partitioner.key(r);
-        let part = match self.parts.get_mut(&key) {
+        self.partitioner.key_into(r, &mut self.key);
+        let part = match self.parts.get_mut(self.key.as_slice()) {
             Some(part) => part,
-            None => self.parts.entry(key).or_insert_with(|| Part {
+            None => self.parts.entry(self.key.clone()).or_insert_with(|| Part {
                 builders: self.types.iter().map(|t| Column::new(*t)).collect(),
                 pending: 0,
                 batches: Vec::new(),
@@ -120,6 +136,46 @@ impl LakeWriter {
             part.batches.push(batch);
             part.pending = 0;
         }
+        Ok(())
+    }
+
+    /// Every partition's rows so far as batches (with its key and row count); the writer is
+    /// empty afterwards. For a decoding thread handing its block back.
+    pub(crate) fn take_parts(&mut self) -> Result<Vec<(PartKey, Vec<RecordBatch>, usize)>> {
+        self.rows = 0;
+        std::mem::take(&mut self.parts)
+            .into_iter()
+            .map(|(key, mut part)| {
+                if part.pending > 0 {
+                    let batch = finish_batch(&self.file_schema, &mut part.builders, part.pending)?;
+                    part.batches.push(batch);
+                }
+                Ok((key, part.batches, part.rows))
+            })
+            .collect()
+    }
+
+    /// Rows of a partition decoded elsewhere, after the rows it has.
+    pub(crate) fn absorb(
+        &mut self,
+        key: PartKey,
+        batches: Vec<RecordBatch>,
+        rows: usize,
+    ) -> Result<()> {
+        let part = self.parts.entry(key).or_insert_with(|| Part {
+            builders: self.types.iter().map(|t| Column::new(*t)).collect(),
+            pending: 0,
+            batches: Vec::new(),
+            rows: 0,
+        });
+        if part.pending > 0 {
+            let batch = finish_batch(&self.file_schema, &mut part.builders, part.pending)?;
+            part.batches.push(batch);
+            part.pending = 0;
+        }
+        part.batches.extend(batches);
+        part.rows += rows;
+        self.rows += rows;
         Ok(())
     }
 
@@ -143,6 +199,12 @@ impl LakeWriter {
                 self.file_schema.clone(),
                 Some(self.props.clone()),
             )?;
+            // Many small batches (one per decoded block) are joined first: the encoder's
+            // fixed cost is per batch.
+            if part.batches.len() > 1 && part.rows < part.batches.len() * 1024 {
+                let joined = arrow::compute::concat_batches(&self.file_schema, &part.batches)?;
+                part.batches = vec![joined];
+            }
             for b in &part.batches {
                 w.write(b)?;
             }
@@ -213,13 +275,13 @@ enum Column {
 impl Column {
     fn new(t: FieldType) -> Self {
         match t {
-            FieldType::String => Column::Str(StringBuilder::new()),
-            FieldType::Int64 => Column::Int(Int64Builder::new()),
-            FieldType::Float64 => Column::Float(Float64Builder::new()),
-            FieldType::Bool => Column::Bool(BooleanBuilder::new()),
-            FieldType::Timestamp => {
-                Column::Ts(TimestampMicrosecondBuilder::new().with_timezone("UTC"))
-            }
+            FieldType::String => Column::Str(StringBuilder::with_capacity(ROWS_AT_FIRST, 0)),
+            FieldType::Int64 => Column::Int(Int64Builder::with_capacity(ROWS_AT_FIRST)),
+            FieldType::Float64 => Column::Float(Float64Builder::with_capacity(ROWS_AT_FIRST)),
+            FieldType::Bool => Column::Bool(BooleanBuilder::with_capacity(ROWS_AT_FIRST)),
+            FieldType::Timestamp => Column::Ts(
+                TimestampMicrosecondBuilder::with_capacity(ROWS_AT_FIRST).with_timezone("UTC"),
+            ),
         }
     }
 

@@ -6,13 +6,14 @@
 //!   state machines as the streaming evaluator (`stk_eval::window`, `admit`, `fire`).
 //! - [`batch`]: an alert compiled to a DataFusion plan over record batches.
 //! - [`compact`], [`lake_writer`], [`partition`]: raw JSON objects into the partitioned
-//!   Parquet lake.
+//!   Parquet lake (decoded on several threads by `decode_pool` when asked).
 //! - [`input`]: reading JSONL, CSV and hive-partitioned Parquet into record batches.
 
 #[cfg(feature = "sql")]
 pub mod batch;
 pub mod compact;
 pub mod convert;
+mod decode_pool;
 pub mod input;
 pub mod lake_writer;
 pub mod partition;

@@ -49,22 +49,27 @@ impl Partitioner {
 
     /// The partition of a record.
     pub fn key(&self, r: &Record) -> PartKey {
-        self.keys
-            .iter()
-            .map(|(_, idx, transform)| {
-                let v = idx.map_or(&Value::Null, |i| &r.values[i]);
-                match (transform, v) {
-                    (PartitionTransform::Date, Value::Ts(t)) => Part::Day(t.div_euclid(DAY_US)),
-                    (PartitionTransform::Hour, Value::Ts(t)) => {
-                        Part::Hour(t.rem_euclid(DAY_US) / HOUR_US)
-                    }
-                    (_, Value::Str(s)) => Part::Str(s.clone()),
-                    (_, Value::Int(i)) => Part::Int(*i),
-                    (_, Value::Bool(b)) => Part::Bool(*b),
-                    _ => Part::Null,
+        let mut key = PartKey::with_capacity(self.keys.len());
+        self.key_into(r, &mut key);
+        key
+    }
+
+    /// The partition of a record, into a reused buffer (the hot path: no allocation).
+    pub fn key_into(&self, r: &Record, key: &mut PartKey) {
+        key.clear();
+        key.extend(self.keys.iter().map(|(_, idx, transform)| {
+            let v = idx.map_or(&Value::Null, |i| &r.values[i]);
+            match (transform, v) {
+                (PartitionTransform::Date, Value::Ts(t)) => Part::Day(t.div_euclid(DAY_US)),
+                (PartitionTransform::Hour, Value::Ts(t)) => {
+                    Part::Hour(t.rem_euclid(DAY_US) / HOUR_US)
                 }
-            })
-            .collect()
+                (_, Value::Str(s)) => Part::Str(s.clone()),
+                (_, Value::Int(i)) => Part::Int(*i),
+                (_, Value::Bool(b)) => Part::Bool(*b),
+                _ => Part::Null,
+            }
+        }));
     }
 
     /// The path of a partition (ends with `/`, empty when there are no keys).

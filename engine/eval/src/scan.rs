@@ -1,0 +1,517 @@
+//! The plain-record scanner: the fastest path of record decoding, for the JSON producers
+//! actually write (one flat object, keys and strings without escapes, plain numbers). It reads
+//! the text once, straight into a reusable record ([`Scratch`]), and reuses the strings it has
+//! seen: symbols and currencies repeat, so each distinct value of a string field is allocated
+//! and checked against the field's pattern once, not once per record.
+//!
+//! Like [`RecordDecoder::decode_fast`] it only ever *accepts*: on anything else (an escape, a
+//! nested value, a number it does not convert itself, a type mismatch, a required field
+//! missing, a pattern failing) it answers `false` and the caller takes the slower paths, which
+//! accept or reject with the exact reason. A property test checks that whatever it accepts the
+//! reference path accepts with the same values.
+
+use crate::record::{Record, RecordDecoder};
+use crate::value::{Value, parse_ts};
+use rustc_hash::FxHashMap;
+use std::sync::Arc;
+use stk_dsl::ir::FieldType;
+
+/// Distinct values remembered per string field; past this, new values are still decoded,
+/// just not remembered (a field of unbounded cardinality does not grow memory).
+const MAX_REMEMBERED: usize = 4096;
+
+/// The distinct values of one string field: the shared value, and whether it matches the
+/// field's pattern.
+type Seen = FxHashMap<Box<[u8]>, (Arc<str>, bool)>;
+
+/// Reusable decoding state for one schema: the record being decoded and the distinct strings
+/// seen so far (each with whether it matches its field's pattern).
+#[derive(Debug)]
+pub struct Scratch {
+    pub record: Record,
+    strings: Vec<Seen>,
+    /// The field the next key most likely names (keys come in the same order line by line).
+    guess: usize,
+}
+
+impl RecordDecoder {
+    /// Fresh decoding state for this schema.
+    pub fn scratch(&self) -> Scratch {
+        Scratch {
+            record: Record {
+                values: vec![Value::Null; self.fields.len()],
+            },
+            strings: self.fields.iter().map(|_| FxHashMap::default()).collect(),
+            guess: 0,
+        }
+    }
+
+    /// Decode one plain JSON object into `s.record`; `false` when the text is anything but a
+    /// plain, valid record (`s.record` is then unspecified and the caller decodes otherwise).
+    pub fn decode_plain(&self, text: &[u8], s: &mut Scratch) -> bool {
+        if s.record.values.len() != self.fields.len() {
+            *s = self.scratch();
+        }
+        s.record.values.fill(Value::Null);
+        if self.scan(text, s).is_none() {
+            return false;
+        }
+        self.fields
+            .iter()
+            .zip(&s.record.values)
+            .all(|((_, _, required, _), v)| !(*required && v.is_null()))
+    }
+
+    fn scan(&self, text: &[u8], s: &mut Scratch) -> Option<()> {
+        let mut c = Cursor { b: text, i: 0 };
+        c.ws();
+        c.eat(b'{')?;
+        c.ws();
+        if c.peek()? == b'}' {
+            c.i += 1;
+        } else {
+            loop {
+                let (key, ascii) = c.string()?;
+                let field = self.field_of(key, ascii, s)?;
+                c.ws();
+                c.eat(b':')?;
+                c.ws();
+                match field {
+                    Some(f) => {
+                        let v = self.value(f, &mut c, s)?;
+                        s.record.values[f] = v;
+                    }
+                    None => c.skip_value()?,
+                }
+                c.ws();
+                match c.peek()? {
+                    b',' => {
+                        c.i += 1;
+                        c.ws();
+                    }
+                    b'}' => {
+                        c.i += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        c.ws();
+        (c.i == text.len()).then_some(())
+    }
+
+    /// The schema field a key names (the guess first), `Some(None)` for other keys; `None`
+    /// (the scan fails) for a key that is not UTF-8, as JSON parsing fails on it.
+    fn field_of(&self, key: &[u8], ascii: bool, s: &mut Scratch) -> Option<Option<usize>> {
+        let n = self.fields.len();
+        let hit = if s.guess < n && self.fields[s.guess].0.as_bytes() == key {
+            Some(s.guess)
+        } else {
+            self.fields
+                .iter()
+                .position(|(name, ..)| name.as_bytes() == key)
+        };
+        match hit {
+            Some(i) => s.guess = i + 1,
+            None if !ascii => {
+                utf8(key)?;
+            }
+            None => {}
+        }
+        Some(hit)
+    }
+
+    /// A value of field `f`, converted to its type; `None` when the scanner does not own it.
+    fn value(&self, f: usize, c: &mut Cursor<'_>, s: &mut Scratch) -> Option<Value> {
+        let ty = self.fields[f].1;
+        match c.peek()? {
+            b'"' => {
+                let (text, _) = c.string()?;
+                match ty {
+                    FieldType::String => self.string(f, text, s),
+                    FieldType::Timestamp => ts(text).map(Value::Ts),
+                    _ => None,
+                }
+            }
+            b'n' => c.literal(b"null").map(|()| Value::Null),
+            b't' if ty == FieldType::Bool => c.literal(b"true").map(|()| Value::Bool(true)),
+            b'f' if ty == FieldType::Bool => c.literal(b"false").map(|()| Value::Bool(false)),
+            _ => {
+                let n = c.number()?;
+                match ty {
+                    FieldType::Int64 if n.integer => n.int().map(Value::Int),
+                    FieldType::Float64 => n.float().filter(|x| x.is_finite()).map(Value::Float),
+                    _ => None,
+                }
+            }
+        }
+    }
+
+    /// A string field's value, shared with earlier records that had the same text; `None`
+    /// when it fails the field's pattern.
+    fn string(&self, f: usize, bytes: &[u8], s: &mut Scratch) -> Option<Value> {
+        let seen = &mut s.strings[f];
+        if let Some((v, ok)) = seen.get(bytes) {
+            return ok.then(|| Value::Str(v.clone()));
+        }
+        let text = utf8(bytes)?;
+        let ok = self.fields[f].3.as_ref().is_none_or(|re| re.is_match(text));
+        let v: Arc<str> = Arc::from(text);
+        if seen.len() < MAX_REMEMBERED {
+            seen.insert(bytes.into(), (v.clone(), ok));
+        }
+        ok.then_some(Value::Str(v))
+    }
+}
+
+fn utf8(b: &[u8]) -> Option<&str> {
+    std::str::from_utf8(b).ok()
+}
+
+/// An RFC 3339 timestamp: `YYYY-MM-DDTHH:MM:SSZ` read here, any other form by [`parse_ts`].
+fn ts(b: &[u8]) -> Option<i64> {
+    let shape = b.len() == 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'Z';
+    let num = |r: std::ops::Range<usize>| {
+        b[r].iter().try_fold(0u32, |acc, d| {
+            d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0'))
+        })
+    };
+    if shape
+        && let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(sec)) = (
+            num(0..4),
+            num(5..7),
+            num(8..10),
+            num(11..13),
+            num(14..16),
+            num(17..19),
+        )
+        && sec < 60
+    {
+        let t = chrono::NaiveDate::from_ymd_opt(y as i32, mo, d)?.and_hms_opt(h, mi, sec)?;
+        return Some(t.and_utc().timestamp_micros());
+    }
+    parse_ts(utf8(b)?)
+}
+
+/// Powers of ten that are exact doubles.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// A JSON number as read: its text, and its decimal digits as an integer and a power of ten
+/// when they fit (19 digits at most).
+struct Number<'a> {
+    text: &'a [u8],
+    integer: bool,
+    negative: bool,
+    digits: u64,
+    /// Significant digits read; past 19 `digits` is not used.
+    count: u32,
+    /// The power of ten `digits` is scaled by.
+    exp10: i64,
+}
+
+impl Number<'_> {
+    fn int(&self) -> Option<i64> {
+        if self.count <= 18 {
+            let d = self.digits as i64;
+            return Some(if self.negative { -d } else { d });
+        }
+        utf8(self.text)?.parse().ok()
+    }
+
+    /// The nearest double. Clinger's fast path when the digits and the power of ten are both
+    /// exact doubles (one rounding, so correctly rounded); the standard parser otherwise.
+    /// Either way the result is the correctly rounded value serde_json's `float_roundtrip`
+    /// and `i as f64` produce.
+    fn float(&self) -> Option<f64> {
+        if self.count <= 19 && self.digits <= 1 << 53 && self.exp10.abs() <= 22 {
+            let m = self.digits as f64;
+            let p = POW10[self.exp10.unsigned_abs() as usize];
+            let v = if self.exp10 < 0 { m / p } else { m * p };
+            return Some(if self.negative { -v } else { v });
+        }
+        utf8(self.text)?.parse().ok()
+    }
+}
+
+/// A position in JSON text.
+struct Cursor<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, want: u8) -> Option<()> {
+        (self.peek()? == want).then(|| self.i += 1)
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        self.b[self.i..]
+            .starts_with(word)
+            .then(|| self.i += word.len())
+    }
+
+    /// A string without escapes or control characters: its raw bytes, and whether they are
+    /// all ASCII (otherwise their UTF-8 is still to be checked).
+    fn string(&mut self) -> Option<(&'a [u8], bool)> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let mut ascii = true;
+        loop {
+            match self.peek()? {
+                b'"' => {
+                    self.i += 1;
+                    return Some((&self.b[start..self.i - 1], ascii));
+                }
+                b'\\' | 0..0x20 => return None,
+                c => {
+                    ascii &= c < 0x80;
+                    self.i += 1;
+                }
+            }
+        }
+    }
+
+    /// Decimal digits: how many, added to `n`'s digits (as far as they fit).
+    fn digits(&mut self, n: &mut Number<'_>) -> usize {
+        let start = self.i;
+        while let Some(d @ b'0'..=b'9') = self.peek() {
+            if n.count > 0 || d != b'0' {
+                n.count += 1;
+            }
+            n.digits = n.digits.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
+            self.i += 1;
+        }
+        self.i - start
+    }
+
+    /// A number in JSON's grammar.
+    fn number(&mut self) -> Option<Number<'a>> {
+        let start = self.i;
+        let mut n = Number {
+            text: &[],
+            integer: true,
+            negative: false,
+            digits: 0,
+            count: 0,
+            exp10: 0,
+        };
+        if self.peek() == Some(b'-') {
+            n.negative = true;
+            self.i += 1;
+        }
+        match self.peek()? {
+            b'0' => self.i += 1,
+            b'1'..=b'9' => {
+                self.digits(&mut n);
+            }
+            _ => return None,
+        }
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            let fraction = self.digits(&mut n);
+            if fraction == 0 {
+                return None;
+            }
+            n.exp10 = -(fraction as i64);
+            n.integer = false;
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.i += 1;
+            let negative = match self.peek() {
+                Some(b'-') => {
+                    self.i += 1;
+                    true
+                }
+                Some(b'+') => {
+                    self.i += 1;
+                    false
+                }
+                _ => false,
+            };
+            let at = self.i;
+            let mut e: i64 = 0;
+            while let Some(d @ b'0'..=b'9') = self.peek() {
+                e = (e * 10 + i64::from(d - b'0')).min(1 << 20);
+                self.i += 1;
+            }
+            if self.i == at {
+                return None;
+            }
+            n.exp10 += if negative { -e } else { e };
+            n.integer = false;
+        }
+        n.text = &self.b[start..self.i];
+        Some(n)
+    }
+
+    /// The value of a key outside the schema: a string, number or literal (nested values
+    /// are left to the other paths).
+    fn skip_value(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'"' => match self.string()? {
+                (_, true) => Some(()),
+                (text, false) => utf8(text).map(|_| ()),
+            },
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => self.number().map(|_| ()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::record::RecordDecoder;
+    use proptest::prelude::*;
+    use stk_dsl::ir::{Field, FieldType, Schema};
+
+    fn schema() -> Schema {
+        let f = |name: &str, ty, required, pattern: Option<&str>| Field {
+            name: name.into(),
+            ty,
+            required,
+            pattern: pattern.map(str::to_string),
+        };
+        Schema {
+            name: "q".into(),
+            fields: vec![
+                f("symbol", FieldType::String, true, Some("[A-Z]{1,5}")),
+                f("ts", FieldType::Timestamp, true, None),
+                f("close", FieldType::Float64, true, None),
+                f("volume", FieldType::Int64, false, None),
+                f("halted", FieldType::Bool, false, None),
+                f("currency", FieldType::String, false, None),
+            ],
+            event_time: "ts".into(),
+        }
+    }
+
+    /// The scanner accepts only what the reference accepts, with the same values; returns
+    /// whether it accepted. One scratch across calls, as the compaction uses it.
+    fn agree(dec: &RecordDecoder, s: &mut super::Scratch, text: &str) -> bool {
+        let plain = dec.decode_plain(text.as_bytes(), s);
+        let reference = serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .map(|v| dec.decode_value(&v));
+        match (plain, &reference) {
+            (true, Some(Ok(r))) => assert_eq!(&s.record, r, "{text}"),
+            (true, other) => panic!(
+                "scanner accepted {:?}, reference {other:?}: {text}",
+                s.record
+            ),
+            (false, _) => {}
+        }
+        plain
+    }
+
+    #[test]
+    fn plain_records_are_scanned_with_the_reference_values() {
+        let dec = RecordDecoder::new(&schema());
+        let mut s = dec.scratch();
+        for ok in [
+            r#"{"symbol":"AAPL","ts":"2026-11-27T14:30:05Z","close":118.69000244140625,"currency":"USD"}"#,
+            r#"{"close":1,"ts":"2026-11-27T14:30:05.123+01:00","symbol":"X","volume":5,"halted":false,"extra":"é","é":0}"#,
+            r#" {"symbol":"AB","ts":"2024-02-29T23:59:59Z","close":-0.0,"volume":null,"x":-1.5e-3} "#,
+            r#"{"symbol":"AAPL","symbol":"MSFT","ts":"2026-11-27T14:30:05Z","close":2,"n":true}"#,
+            r#"{"symbol":"AAPL","ts":"2026-11-27T14:30:05Z","close":18446744073709551616}"#,
+            r#"{"symbol":"AAPL","ts":"2026-11-27T14:30:05Z","close":1E2,"volume":-9223372036854775808}"#,
+        ] {
+            assert!(agree(&dec, &mut s, ok), "{ok}");
+            // The second time the strings come from the scratch.
+            assert!(agree(&dec, &mut s, ok), "{ok}");
+        }
+        for other in [
+            r#"{"symbol":"aapl","ts":"2026-11-27T14:30:05Z","close":1}"#,
+            r#"{"symbol":"AAPL","ts":"yesterday","close":1}"#,
+            r#"{"symbol":"AAPL","ts":"2026-02-30T14:30:05Z","close":1}"#,
+            r#"{"symbol":"AAPL","close":1}"#,
+            r#"{"symbol":"AAPL","ts":"2026-11-27T14:30:05Z","close":"1"}"#,
+            r#"{"symbol":"AAPL","ts":"2026-11-27T14:30:05Z","close":1,"volume":1.5}"#,
+            r#"{"symbol":"AAPL","ts":"2026-11-27T14:30:05Z","close":1,"volume":5e3}"#,
+            r#"{"symbol":"AAPL","ts":"2026-11-27T14:30:05Z","close":1e400}"#,
+            r#"{"symbol":"AAPL","ts":"2026-11-27T14:30:05Z","close":01}"#,
+            r#"{"symbol":"AAPL","ts":"2026-11-27T14:30:05Z","close":1.}"#,
+            r#"{"symbol":"A\u0042","ts":"2026-11-27T14:30:05Z","close":1}"#,
+            r#"{"symbol":"AAPL","ts":"2026-11-27T14:30:05Z","close":1,"x":[1]}"#,
+            r#"{"symbol":"AAPL","ts":"2026-11-27T14:30:05Z","close":1,}"#,
+            r#"[{"symbol":"AAPL","ts":"2026-11-27T14:30:05Z","close":1}]"#,
+            r#"{"symbol":"AAPL","ts":"2026-11-27T14:30:05Z","close":1} trailing"#,
+            r#"{"symbol":"AAPL","ts":"2026-11-27T14:30:05Z","close":1"#,
+            "",
+        ] {
+            assert!(!agree(&dec, &mut s, other), "{other}");
+        }
+    }
+
+    #[test]
+    fn timestamps_read_as_chrono_reads_them() {
+        for t in [
+            "2026-11-27T14:30:05Z",
+            "1970-01-01T00:00:00Z",
+            "0001-01-01T00:00:00Z",
+            "0000-01-01T00:00:00Z",
+            "2024-02-29T12:00:00Z",
+            "2023-02-29T12:00:00Z",
+            "2026-11-27T24:00:00Z",
+            "2026-11-27T23:59:60Z",
+            "2026-13-01T00:00:00Z",
+            "2026-11-27t14:30:05z",
+        ] {
+            assert_eq!(super::ts(t.as_bytes()), crate::value::parse_ts(t), "{t}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn scanner_never_accepts_what_the_reference_rejects(
+            symbol in prop_oneof![Just("\"AAPL\"".to_string()), "\"[A-Za-z\\\\]{0,7}\"", Just("null".into()), Just("3".into())],
+            ts in prop_oneof![Just("\"2026-11-27T14:30:05Z\"".to_string()), "\"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\"", "\"[0-9:TZ-]{0,22}\"", Just("1".into())],
+            close in prop_oneof![any::<f64>().prop_map(|f| format!("{f:?}")), any::<f64>().prop_map(|f| format!("{f:e}")), any::<i64>().prop_map(|i| i.to_string()), any::<u64>().prop_map(|i| format!("{i}0")), Just("true".into()), Just("\"1\"".into()), "-?[0-9.eE+-]{1,6}"],
+            volume in prop_oneof![any::<u64>().prop_map(|i| i.to_string()), any::<i64>().prop_map(|i| i.to_string()), any::<f64>().prop_map(|f| format!("{f:?}")), Just("null".into())],
+            drop in 0usize..5,
+            junk in "[ -~]{0,3}",
+        ) {
+            let dec = RecordDecoder::new(&schema());
+            let mut s = dec.scratch();
+            let mut fields = vec![
+                format!("\"symbol\":{symbol}"),
+                format!("\"ts\":{ts}"),
+                format!("\"close\":{close}"),
+                format!("\"volume\":{volume}"),
+            ];
+            if drop < fields.len() {
+                fields.remove(drop);
+            }
+            let text = format!("{{{}}}{junk}", fields.join(","));
+            agree(&dec, &mut s, &text);
+            // Plain valid records are scanned.
+            let plain = format!(r#"{{"symbol":"AAPL","ts":"2026-11-27T14:30:05Z","close":{close}}}"#);
+            let reference = serde_json::from_str::<serde_json::Value>(&plain).ok().map(|v| dec.decode_value(&v));
+            let scanned = agree(&dec, &mut s, &plain);
+            if matches!(reference, Some(Ok(_))) && !close.contains(['e', 'E', 't', '"']) {
+                prop_assert!(scanned, "{plain}");
+            }
+        }
+    }
+}
