@@ -3,14 +3,24 @@
 # and peak resident memory, for replays of growing length (memory must not grow with it).
 # The pipeline is pipelines/demo.stk (raw JSON + Parquet lake + the 1%-move alert); the
 # ticks are compact_bench's generator (pipelines/stocks.stk's record, 500 symbols, 5 s apart).
-#   bash bench/run-local.sh [TICKS...]      default: 1000000 4000000
+#   bash bench/run-local.sh [--example] [TICKS...]      default: 1000000 4000000
+# --example runs stk-local's replay_bench example instead of the stkc binary: the same
+# `stk_local::run` call with the CLI's options, without the >15 min release build of stkc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/stkc-target}"
+example=0
+if [ "${1:-}" = "--example" ]; then
+  example=1
+  shift
+fi
 cargo build --release -q -p stk-lake --example compact_bench
-cargo build --release -q -p stkc --bin stkc
 gen="$CARGO_TARGET_DIR/release/examples/compact_bench"
-stkc="$CARGO_TARGET_DIR/release/stkc"
+if [ "$example" = 1 ]; then
+  cargo build --release -q -p stk-local --example replay_bench
+else
+  cargo build --release -q -p stkc --bin stkc
+fi
 dir="$(mktemp -d)"
 trap 'rm -rf "$dir"' EXIT
 for n in "${@:-1000000 4000000}"; do
@@ -18,7 +28,14 @@ for n in "${@:-1000000 4000000}"; do
     "$gen" gen "$ticks" "$dir/ticks.json"
     rm -rf "$dir/lake"
     echo "== $ticks ticks ($(du -m "$dir/ticks.json" | cut -f1) MB)"
-    /usr/bin/time -f "peak RSS %M KB, %e s wall, %U s user, %S s sys" \
-      "$stkc" run pipelines/demo.stk --replay "$dir/ticks.json" --speed max --lake "$dir/lake" >/dev/null
+    if [ "$example" = 1 ]; then
+      cmd=("$CARGO_TARGET_DIR/release/examples/replay_bench" pipelines/demo.stk "$dir/ticks.json" "$dir/lake")
+    else
+      cmd=("$CARGO_TARGET_DIR/release/stkc" run pipelines/demo.stk --replay "$dir/ticks.json"
+        --speed max --lake "$dir/lake")
+    fi
+    # stkc prints every alert to stdout; the example prints only its summary line.
+    /usr/bin/time -f "peak RSS %M KB, %e s wall, %U s user, %S s sys" "${cmd[@]}" |
+      grep -v '^ALERT' || true
   done
 done

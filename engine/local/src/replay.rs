@@ -28,7 +28,7 @@ pub fn open(
     path: &Path,
     format: ReplayFormat,
     schema: &Schema,
-) -> Result<Box<dyn Iterator<Item = Result<Line>>>> {
+) -> Result<Box<dyn Iterator<Item = Result<Line>> + Send>> {
     match format {
         ReplayFormat::Jsonl => {
             let f = std::fs::File::open(path).map_err(|e| io(path, e))?;

@@ -13,8 +13,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use stk_dsl::ir::{Pipeline, ReplayFormat, SourceKind};
 use stk_eval::value::ts_to_rfc3339;
-use stk_eval::{AlertEvaluator, Firing, Validator, Value};
+use stk_eval::{AlertEvaluator, Firing, Record, Rejection, Validator, Value};
 use stk_lake::compact::DeadLetter;
+
+/// Records per flush at most (`stkc run`'s default for [`RunOptions::flush_records`]).
+pub const FLUSH_RECORDS: usize = 1_000_000;
 
 pub struct RunOptions {
     pub lake_dir: PathBuf,
@@ -99,29 +102,96 @@ fn run_replay(
     let mut first_ts: Option<(i64, Instant)> = None;
     // The absolute index of the next line to process: what the checkpoint records.
     let mut position = skip;
-    for (i, line) in lines.enumerate() {
-        let line = line?;
-        let i = i as u64;
-        let resumed = i < skip;
-        if !resumed {
-            if e.should_stop(opts) {
-                e.summary.interrupted = true;
-                break;
+    // Lines are read, decoded and validated on a second thread, a bounded queue ahead of
+    // the engine (alerts, sinks, flushes), so memory stays bounded and both cores work.
+    let validator = Validator::new(p);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<Decoded>>>(DECODED_CHUNKS);
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            let mut chunk = Vec::with_capacity(DECODED_CHUNK);
+            for line in lines {
+                match line {
+                    Ok(line) => chunk.push(decode(&validator, line)),
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                }
+                if chunk.len() == DECODED_CHUNK {
+                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(DECODED_CHUNK));
+                    if tx.send(Ok(full)).is_err() {
+                        // The engine stopped (Ctrl-C, `--for`, an error): nothing more to read.
+                        return;
+                    }
+                }
             }
-            e.summary.read += 1;
-            position = i + 1;
+            if !chunk.is_empty() {
+                let _ = tx.send(Ok(chunk));
+            }
+        });
+        let mut i: u64 = 0;
+        'read: for chunk in rx {
+            for line in chunk? {
+                let resumed = i < skip;
+                if !resumed {
+                    if e.should_stop(opts) {
+                        e.summary.interrupted = true;
+                        break 'read;
+                    }
+                    e.summary.read += 1;
+                    position = i + 1;
+                }
+                if let Some(Value::Ts(ts)) = e.take(Some(i as usize + 1), line, resumed, obs)
+                    && let Some(x) = speed
+                {
+                    pace(&mut first_ts, ts, x, &opts.stop);
+                }
+                // A paced replay flushes on the buffer interval too, as a live run does; at
+                // full speed the interval means nothing and the buffer's size decides.
+                let due = speed.is_some() && e.last_flush.elapsed() >= e.buffer_interval();
+                if !resumed && (due || e.buffer_full(opts)) {
+                    e.flush(position, obs)?;
+                }
+                e.progress(obs);
+                i += 1;
+            }
         }
-        if let Some(Value::Ts(ts)) = e.ingest(Some(i as usize + 1), line, resumed, obs)
-            && let Some(x) = speed
-        {
-            pace(&mut first_ts, ts, x, &opts.stop);
+        e.finish(position, obs)
+    })
+}
+
+/// Lines per chunk handed from the reading thread to the engine, and chunks in flight.
+const DECODED_CHUNK: usize = 4096;
+const DECODED_CHUNKS: usize = 8;
+
+/// One line of the source, decoded and validated, with the hash that finds exact repeats.
+pub(crate) enum Decoded {
+    Record {
+        text: String,
+        hash: u64,
+        checked: std::result::Result<Record, Rejection>,
+    },
+    Bad {
+        text: String,
+        reason: String,
+    },
+}
+
+/// Decode and validate one line (any thread: it only reads the validator).
+pub(crate) fn decode(validator: &Validator, line: Line) -> Decoded {
+    let (text, checked) = match line {
+        Line::Text(text) => {
+            let checked = validator.validate_text(text.as_bytes());
+            (text, checked)
         }
-        if !resumed && e.buffer_full(opts) {
-            e.flush(position, obs)?;
-        }
-        e.progress(obs);
+        Line::Json { value, text } => (text, validator.validate_json(&value)),
+        Line::Bad { text, reason } => return Decoded::Bad { text, reason },
+    };
+    Decoded::Record {
+        hash: RecentSet::hash(&text),
+        text,
+        checked,
     }
-    e.finish(position, obs)
 }
 
 /// The state of a run, whatever its source: validation, alerts, the pending flush, the
@@ -209,16 +279,25 @@ impl<'p> Engine<'p> {
         resumed: bool,
         obs: &mut dyn Observer,
     ) -> Option<Value> {
-        let (text, decoded) = match line {
-            Line::Text(text) => {
-                let decoded = self.validator.validate_text(text.as_bytes());
-                (text, decoded)
-            }
-            Line::Json { value, text } => {
-                let decoded = self.validator.validate_json(&value);
-                (text, decoded)
-            }
-            Line::Bad { text, reason } => {
+        let decoded = decode(&self.validator, line);
+        self.take(line_no, decoded, resumed, obs)
+    }
+
+    /// [`Engine::ingest`] for a line already decoded (on the reading thread).
+    pub(crate) fn take(
+        &mut self,
+        line_no: Option<usize>,
+        line: Decoded,
+        resumed: bool,
+        obs: &mut dyn Observer,
+    ) -> Option<Value> {
+        let (text, hash, decoded) = match line {
+            Decoded::Record {
+                text,
+                hash,
+                checked,
+            } => (text, hash, checked),
+            Decoded::Bad { text, reason } => {
                 if !resumed {
                     self.summary.rejected += 1;
                     self.pending.dead.push(
@@ -229,7 +308,7 @@ impl<'p> Engine<'p> {
                 return None;
             }
         };
-        if !self.recent.insert(&text) {
+        if !self.recent.insert(hash) {
             if !resumed {
                 self.summary.duplicates += 1;
             }
@@ -239,9 +318,7 @@ impl<'p> Engine<'p> {
             Ok(record) => {
                 let ts = record.values[self.validator.decoder.event_time()].clone();
                 if resumed {
-                    for a in &mut self.alerts {
-                        a.push(record.clone(), &mut self.firings);
-                    }
+                    self.push_alerts(record);
                     self.firings.clear();
                     return None;
                 }
@@ -251,9 +328,7 @@ impl<'p> Engine<'p> {
                 {
                     self.failed.get_or_insert(e);
                 }
-                for a in &mut self.alerts {
-                    a.push(record.clone(), &mut self.firings);
-                }
+                self.push_alerts(record);
                 self.notifier
                     .report(&mut self.firings, &mut self.summary, obs);
                 self.summary.valid += 1;
@@ -277,10 +352,22 @@ impl<'p> Engine<'p> {
         }
     }
 
-    /// Enough pending for a flush (by count, or by the raw sink's size hint)?
+    /// Every alert sees the record; the last one takes it (one copy fewer per record).
+    fn push_alerts(&mut self, record: Record) {
+        if let Some((last, rest)) = self.alerts.split_last_mut() {
+            for a in rest {
+                a.push(record.clone(), &mut self.firings);
+            }
+            last.push(record, &mut self.firings);
+        }
+    }
+
+    /// Enough pending for a flush? Firehose applies the raw sink's size hint to each
+    /// partition's buffer, so one partition reaching it flushes; `flush_records` bounds the
+    /// memory of all partitions together (a replay at full speed, many partitions).
     pub(crate) fn buffer_full(&self, opts: &RunOptions) -> bool {
         self.pending.len >= opts.flush_records
-            || self.pending.bytes >= self.out.sinks.buffer_bytes()
+            || self.pending.fullest_partition >= self.out.sinks.buffer_bytes()
     }
 
     /// The raw sink's buffer interval (Firehose's time hint), for sources that never end.
@@ -451,7 +538,8 @@ pub fn firing_line(f: &Firing) -> String {
 /// The hashes of the last `capacity` records, to drop exact repeats (at-least-once producers
 /// resend) with bounded memory.
 struct RecentSet {
-    set: std::collections::HashSet<u64>,
+    /// The keys are already hashes: the set only spreads them (Fx), it does not rehash text.
+    set: rustc_hash::FxHashSet<u64>,
     order: std::collections::VecDeque<u64>,
     capacity: usize,
 }
@@ -465,12 +553,17 @@ impl RecentSet {
         }
     }
 
-    /// False when `text` was seen recently.
-    fn insert(&mut self, text: &str) -> bool {
+    /// The key of a record's text: SipHash with fixed keys, so two different records share a
+    /// key with odds of about one in 2^64.
+    fn hash(text: &str) -> u64 {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
         text.hash(&mut h);
-        let key = h.finish();
+        h.finish()
+    }
+
+    /// False when a record with this hash was seen recently.
+    fn insert(&mut self, key: u64) -> bool {
         if !self.set.insert(key) {
             return false;
         }

@@ -40,8 +40,11 @@ pub struct Batch {
     pub dead: Vec<DeadLetter>,
     /// Valid records in the batch.
     pub len: usize,
-    /// Raw JSON bytes in the batch (what Firehose's size hint counts).
+    /// Raw JSON bytes in the batch.
     pub bytes: u64,
+    /// Raw JSON bytes of the largest partition (what Firehose's size hint counts: it buffers
+    /// each partition on its own).
+    pub fullest_partition: u64,
 }
 
 impl Batch {
@@ -51,6 +54,7 @@ impl Batch {
             let body = self.raw.entry(partitioner.key(r)).or_default();
             body.extend_from_slice(text.as_bytes());
             body.push(b'\n');
+            self.fullest_partition = self.fullest_partition.max(body.len() as u64);
         }
         if let Some(lake) = &mut self.lake {
             lake.push(r)?;
@@ -99,6 +103,7 @@ impl LocalSinks {
             dead: Vec::new(),
             len: 0,
             bytes: 0,
+            fullest_partition: 0,
         })
     }
 

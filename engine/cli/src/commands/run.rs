@@ -85,7 +85,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         speed: args.speed.map(|s| s.0),
         for_duration: args.for_duration,
         stop,
-        flush_records: 1_000_000,
+        flush_records: stk_local::run::FLUSH_RECORDS,
         smtp: args.smtp.clone(),
         influx_url: args.influx.clone(),
     };
