@@ -305,6 +305,24 @@ fn package_is_reproducible_and_fits_provided_al2023() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
+    // stocks.stk's scraper runs on a t4g (arm64): the host's x86_64 stk-scraper is refused,
+    // a stand-in with an aarch64 ELF header is taken.
+    let x86 = stkc()
+        .args(["package", "pipelines/stocks.stk", "--out"])
+        .arg(dir.path().join("x86"))
+        .arg("--bootstrap")
+        .arg(&bootstrap)
+        .arg("--scraper")
+        .arg(&bootstrap)
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&x86.get_output().stderr).into_owned();
+    assert!(stderr.contains("is not an aarch64 executable"), "{stderr}");
+    let scraper = dir.path().join("stk-scraper-arm64");
+    let mut elf = vec![0u8; 64];
+    elf[..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
+    elf[18] = 0xb7;
+    std::fs::write(&scraper, &elf).unwrap();
     let mut zips = Vec::new();
     for run in ["a", "b"] {
         let out = dir.path().join(run);
@@ -313,10 +331,14 @@ fn package_is_reproducible_and_fits_provided_al2023() {
             .arg(&out)
             .arg("--bootstrap")
             .arg(&bootstrap)
+            .arg("--scraper")
+            .arg(&scraper)
             .assert()
             .success();
         let sums = std::fs::read_to_string(out.join("SHA256SUMS")).unwrap();
-        assert_eq!(sums.lines().count(), 3, "{sums}");
+        assert_eq!(sums.lines().count(), 4, "{sums}");
+        assert!(sums.contains("  stk-scraper\n"), "{sums}");
+        assert_eq!(std::fs::read(out.join("stk-scraper")).unwrap(), elf);
         zips.push((std::fs::read(out.join("transform.zip")).unwrap(), sums));
     }
     assert_eq!(zips[0], zips[1], "the same inputs give the same bytes");
