@@ -22,16 +22,21 @@ pub struct Package {
 impl Package {
     /// Hex SHA-256 of the zip.
     pub fn sha256_hex(&self) -> String {
-        Sha256::digest(&self.bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        sha256_hex(&self.bytes)
     }
 
     /// What Lambda reports as the function's `CodeSha256`: base64 of the SHA-256.
     pub fn code_sha256(&self) -> String {
         stk_deploy::graph::sha256_base64(&self.bytes)
     }
+}
+
+/// Hex SHA-256 of some bytes, as `sha256sum` and `SHA256SUMS` write it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The zip of a bootstrap and a compiled pipeline.

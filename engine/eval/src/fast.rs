@@ -158,26 +158,10 @@ impl<'de> Visitor<'de> for FieldSeed {
 mod tests {
     use crate::record::RecordDecoder;
     use proptest::prelude::*;
-    use stk_dsl::ir::{Field, FieldType, Schema};
+    use stk_dsl::ir::Schema;
 
     fn schema() -> Schema {
-        let f = |name: &str, ty, required, pattern: Option<&str>| Field {
-            name: name.into(),
-            ty,
-            required,
-            pattern: pattern.map(str::to_string),
-        };
-        Schema {
-            name: "q".into(),
-            fields: vec![
-                f("symbol", FieldType::String, true, Some("[A-Z]{1,5}")),
-                f("ts", FieldType::Timestamp, true, None),
-                f("close", FieldType::Float64, true, None),
-                f("volume", FieldType::Int64, false, None),
-                f("halted", FieldType::Bool, false, None),
-            ],
-            event_time: "ts".into(),
-        }
+        crate::testutil::quote_schema()
     }
 
     /// Both paths on one text: the fast one accepts only what the reference accepts, with

@@ -21,6 +21,7 @@ pub mod validate;
 pub mod value;
 pub mod window;
 
+
 pub use alert::{AlertEvaluator, AlertStats};
 pub use dead_letter::DeadLetter;
 pub use firing::Firing;
@@ -28,3 +29,33 @@ pub use record::{Record, RecordDecoder};
 pub use scan::Scratch;
 pub use validate::{Rejection, Validator};
 pub use value::Value;
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    //! What the decoders' tests share.
+
+    use stk_dsl::ir::{Field, FieldType, Schema};
+
+    /// A quote record: a patterned required symbol, the event time, a float, optional int,
+    /// bool and string.
+    pub fn quote_schema() -> Schema {
+        let f = |name: &str, ty, required, pattern: Option<&str>| Field {
+            name: name.into(),
+            ty,
+            required,
+            pattern: pattern.map(str::to_string),
+        };
+        Schema {
+            name: "q".into(),
+            fields: vec![
+                f("symbol", FieldType::String, true, Some("[A-Z]{1,5}")),
+                f("ts", FieldType::Timestamp, true, None),
+                f("close", FieldType::Float64, true, None),
+                f("volume", FieldType::Int64, false, None),
+                f("halted", FieldType::Bool, false, None),
+                f("currency", FieldType::String, false, None),
+            ],
+            event_time: "ts".into(),
+        }
+    }
+}

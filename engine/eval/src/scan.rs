@@ -384,27 +384,10 @@ impl<'a> Cursor<'a> {
 mod tests {
     use crate::record::RecordDecoder;
     use proptest::prelude::*;
-    use stk_dsl::ir::{Field, FieldType, Schema};
+    use stk_dsl::ir::Schema;
 
     fn schema() -> Schema {
-        let f = |name: &str, ty, required, pattern: Option<&str>| Field {
-            name: name.into(),
-            ty,
-            required,
-            pattern: pattern.map(str::to_string),
-        };
-        Schema {
-            name: "q".into(),
-            fields: vec![
-                f("symbol", FieldType::String, true, Some("[A-Z]{1,5}")),
-                f("ts", FieldType::Timestamp, true, None),
-                f("close", FieldType::Float64, true, None),
-                f("volume", FieldType::Int64, false, None),
-                f("halted", FieldType::Bool, false, None),
-                f("currency", FieldType::String, false, None),
-            ],
-            event_time: "ts".into(),
-        }
+        crate::testutil::quote_schema()
     }
 
     /// The scanner accepts only what the reference accepts, with the same values; returns

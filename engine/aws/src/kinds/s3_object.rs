@@ -32,14 +32,17 @@ fn object_spec(r: &Resource) -> Result<&ObjectSpec, AwsError> {
 }
 
 pub async fn read(cx: &Cx<'_>, r: &Resource) -> Result<Option<LiveResource>, AwsError> {
-    read_object(cx, &object_spec(r)?.bucket, &r.name).await
+    let bucket = &object_spec(r)?.bucket;
+    let (head, tags) = tokio::try_join!(head_object(cx, bucket, &r.name), bucket_tags(cx, bucket))?;
+    Ok(head.map(|attributes| live(attributes, support::owner(cx, &tags))))
 }
 
-async fn read_object(
-    cx: &Cx<'_>,
-    bucket: &str,
-    key: &str,
-) -> Result<Option<LiveResource>, AwsError> {
+fn live(attributes: Attrs, owner: Owner) -> LiveResource {
+    support::live_of(attributes, stk_deploy::Tags::new(), owner)
+}
+
+/// HeadObject: the attributes, `None` when the object (or its bucket) is absent.
+async fn head_object(cx: &Cx<'_>, bucket: &str, key: &str) -> Result<Option<Attrs>, AwsError> {
     let head = cx.aws.s3.head_object().bucket(bucket).key(key).send().await;
     let out = match head {
         Ok(out) => out,
@@ -50,17 +53,11 @@ async fn read_object(
         .metadata()
         .and_then(|m| m.get(SHA256_METADATA))
         .map_or(Value::Null, |s| Value::String(s.clone()));
-    let owner = support::owner(cx, &bucket_tags(cx, bucket).await?);
-    let attributes = Attrs::from([
+    Ok(Some(Attrs::from([
         (NAME.to_string(), Value::String(key.to_string())),
         ("bucket".to_string(), Value::String(bucket.to_string())),
         ("sha256".to_string(), sha256),
-    ]);
-    Ok(Some(support::live_of(
-        attributes,
-        stk_deploy::Tags::new(),
-        owner,
-    )))
+    ])))
 }
 
 /// The keys under `<pipeline>/` in the pipeline's artifacts bucket, when that bucket is ours.
@@ -88,15 +85,18 @@ pub async fn strays(cx: &Cx<'_>) -> Result<Vec<(ResourceId, LiveResource)>, AwsE
             Err(e) => return Err(sdk("ListObjectsV2", &bucket, e)),
         }
     }
+    // The objects are ours when the bucket is: its tags are read once.
+    if keys.is_empty() || support::owner(cx, &bucket_tags(cx, &bucket).await?) != Owner::Pipeline {
+        return Ok(Vec::new());
+    }
     let mut found = Vec::new();
     for key in keys {
         let Some(logical) = artifacts::logical(cx.pipeline, &key) else {
             continue;
         };
-        if let Some(live) = read_object(cx, &bucket, &key).await?
-            && live.owner == Owner::Pipeline
-        {
-            found.push((ResourceId::new(Kind::S3Object, logical), live));
+        if let Some(attributes) = head_object(cx, &bucket, &key).await? {
+            let id = ResourceId::new(Kind::S3Object, logical);
+            found.push((id, live(attributes, Owner::Pipeline)));
         }
     }
     Ok(found)

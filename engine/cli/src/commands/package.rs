@@ -7,7 +7,6 @@ use crate::cli::PackageArgs;
 use crate::lambda_package::{self, FUNCTIONS, LAMBDA_GLIBC};
 use crate::load::load;
 use anyhow::{Context, Result, bail};
-use sha2::Digest as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use stk_dsl::ir::{Arch, RuntimeKind};
@@ -51,10 +50,7 @@ pub fn run(args: &PackageArgs) -> Result<ExitCode> {
         let target = args.out.join(SCRAPER);
         std::fs::write(&target, &binary)
             .with_context(|| format!("cannot write `{}`", target.display()))?;
-        let hex: String = sha2::Sha256::digest(&binary)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hex = lambda_package::sha256_hex(&binary);
         sums.push_str(&format!("{hex}  {SCRAPER}\n"));
         println!(
             "{:<40} {:>10} bytes  the scraper, for the EC2 instance",
