@@ -21,7 +21,6 @@ pub mod validate;
 pub mod value;
 pub mod window;
 
-
 pub use alert::{AlertEvaluator, AlertStats};
 pub use dead_letter::DeadLetter;
 pub use firing::Firing;
