@@ -33,8 +33,12 @@ fn object_spec(r: &Resource) -> Result<&ObjectSpec, AwsError> {
 
 pub async fn read(cx: &Cx<'_>, r: &Resource) -> Result<Option<LiveResource>, AwsError> {
     let bucket = &object_spec(r)?.bucket;
-    let (head, tags) = tokio::try_join!(head_object(cx, bucket, &r.name), bucket_tags(cx, bucket))?;
-    Ok(head.map(|attributes| live(attributes, support::owner(cx, &tags))))
+    // The bucket's tags only once the object exists: without the bucket they are an error.
+    let Some(attributes) = head_object(cx, bucket, &r.name).await? else {
+        return Ok(None);
+    };
+    let owner = support::owner(cx, &bucket_tags(cx, bucket).await?);
+    Ok(Some(live(attributes, owner)))
 }
 
 fn live(attributes: Attrs, owner: Owner) -> LiveResource {
