@@ -1,12 +1,14 @@
 //! The Kinesis event as the transform reads it: only the fields it uses, read straight from
 //! the event's JSON text, with each record's data base64-decoded into one buffer.
 //!
-//! `lambda_runtime` deserialises the payload type through `serde_path_to_error`, which copies
-//! every object key it meets into a new `String`, and `aws_lambda_events`' `KinesisEvent`
-//! owns a dozen strings per record and a buffer per record's data. For an event of thousands
-//! of records that was most of the handler's time. So [`KinesisBatch`] takes the payload as
-//! the event's text, borrowed from the invocation's body (one scan, no copy, no key), and
-//! reads that text itself, skipping what the transform does not use.
+//! `aws_lambda_events`' `KinesisEvent` owns a dozen strings per record and a buffer per
+//! record's data, and `lambda_runtime` deserialises a payload type through
+//! `serde_path_to_error`, which copies every object key into a new `String`: for an event of
+//! thousands of records that was most of the handler's time. So the bootstrap reads the
+//! invocation's body itself ([`crate::predecode`]) with [`KinesisBatch::from_json`]: the
+//! plain-event scanner ([`crate::kinesis_scan`]) for events as Lambda sends them, `serde_json`
+//! over borrowed fields for anything else. `KinesisBatch` also deserialises as a payload type
+//! (borrowing the event's text as a raw value), for callers that have only a deserializer.
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
@@ -16,7 +18,7 @@ use std::fmt;
 use std::ops::Range;
 
 /// The records of a Kinesis event (`{"Records": [...]}`), as the transform reads them.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct KinesisBatch {
     /// Every record's data, base64-decoded, back to back.
     data: Vec<u8>,
@@ -28,7 +30,7 @@ pub struct KinesisBatch {
     arrival_secs: Option<f64>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 struct Entry {
     /// In `data`, or, when it was not base64, the text as it came in `text`.
     data: Result<Range<usize>, Range<usize>>,
@@ -50,49 +52,101 @@ pub struct KinesisRecord<'a> {
 impl<'de> Deserialize<'de> for KinesisBatch {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let json = <&RawValue>::deserialize(d)?;
-        KinesisBatch::from_json(json.get()).map_err(de::Error::custom)
+        KinesisBatch::from_json(json.get().as_bytes()).map_err(de::Error::custom)
     }
 }
 
 impl KinesisBatch {
-    /// Read an event's JSON text; an error when it is not a Kinesis event.
-    pub fn from_json(json: &str) -> Result<KinesisBatch, serde_json::Error> {
-        let event: Envelope<'_> = serde_json::from_str(json)?;
+    /// Read an event's JSON text; an error when it is not a Kinesis event. The plain-event
+    /// scanner ([`crate::kinesis_scan`]) reads the events Lambda sends; anything it does not
+    /// accept goes through `serde_json`, which reads it the same way or says what is wrong.
+    pub fn from_json(json: &[u8]) -> Result<KinesisBatch, serde_json::Error> {
+        if let Some(batch) = crate::kinesis_scan::scan(json) {
+            return Ok(batch);
+        }
+        Self::from_json_reference(json)
+    }
+
+    /// [`KinesisBatch::from_json`] through `serde_json` alone (the reference the scanner is
+    /// tested against).
+    pub fn from_json_reference(json: &[u8]) -> Result<KinesisBatch, serde_json::Error> {
+        let event: Envelope<'_> = serde_json::from_slice(json)?;
         let encoded: usize = event.records.iter().map(|r| r.kinesis.data.0.len()).sum();
-        let mut batch = KinesisBatch {
-            data: Vec::with_capacity(encoded / 4 * 3 + 3),
-            records: Vec::with_capacity(event.records.len()),
-            ..Default::default()
-        };
+        let mut batch = KinesisBatch::with_capacity(encoded, event.records.len());
         if let Some(first) = event.records.first() {
-            batch.shard = first
-                .event_id
-                .as_ref()
-                .and_then(|id| id.0.split_once(':'))
-                .map(|(shard, _)| shard.to_string());
-            batch.arrival_secs = first.kinesis.approximate_arrival_timestamp;
+            batch.set_first(
+                first.event_id.as_ref().map(|id| &*id.0),
+                first.kinesis.approximate_arrival_timestamp,
+            );
         }
         for r in &event.records {
-            let at = batch.data.len();
-            let data =
-                match base64_simd::STANDARD.decode_append(&*r.kinesis.data.0, &mut batch.data) {
-                    Ok(()) => Ok(at..batch.data.len()),
-                    Err(_) => {
-                        batch.data.truncate(at);
-                        Err(push(&mut batch.text, &r.kinesis.data.0))
-                    }
-                };
-            let seq = push(&mut batch.text, &r.kinesis.sequence_number.0);
-            // Every record of a batch usually comes from the same stream: said once.
-            let source = r.event_source_arn.as_ref().map(|arn| {
-                match batch.records.last().and_then(|e| e.source.clone()) {
-                    Some(last) if batch.text.get(last.clone()) == Some(&*arn.0) => last,
-                    _ => push(&mut batch.text, &arn.0),
-                }
-            });
-            batch.records.push(Entry { data, seq, source });
+            if !batch.push_base64(
+                r.kinesis.data.0.as_bytes(),
+                &r.kinesis.sequence_number.0,
+                r.event_source_arn.as_ref().map(|a| &*a.0),
+            ) {
+                batch.push_text(
+                    &r.kinesis.data.0,
+                    &r.kinesis.sequence_number.0,
+                    r.event_source_arn.as_ref().map(|a| &*a.0),
+                );
+            }
         }
         Ok(batch)
+    }
+
+    /// Room for `encoded` bytes of base64 data in `records` records.
+    pub(crate) fn with_capacity(encoded: usize, records: usize) -> KinesisBatch {
+        KinesisBatch {
+            data: Vec::with_capacity(encoded / 4 * 3 + 3),
+            records: Vec::with_capacity(records),
+            ..Default::default()
+        }
+    }
+
+    /// The first record's event id (its shard) and arrival time: the dead letters' key.
+    pub(crate) fn set_first(&mut self, event_id: Option<&str>, arrival_secs: Option<f64>) {
+        self.shard = event_id
+            .and_then(|id| id.split_once(':'))
+            .map(|(shard, _)| shard.to_string());
+        self.arrival_secs = arrival_secs;
+    }
+
+    /// Add a record whose data is base64; false (and nothing added) when it is not.
+    pub(crate) fn push_base64(&mut self, data: &[u8], seq: &str, arn: Option<&str>) -> bool {
+        let at = self.data.len();
+        if base64_simd::STANDARD
+            .decode_append(data, &mut self.data)
+            .is_err()
+        {
+            self.data.truncate(at);
+            return false;
+        }
+        self.push_entry(Ok(at..self.data.len()), seq, arn);
+        true
+    }
+
+    /// Add a record whose data is not base64, kept as it came.
+    fn push_text(&mut self, data: &str, seq: &str, arn: Option<&str>) {
+        let data = push(&mut self.text, data);
+        self.push_entry(Err(data), seq, arn);
+    }
+
+    fn push_entry(
+        &mut self,
+        data: Result<Range<usize>, Range<usize>>,
+        seq: &str,
+        arn: Option<&str>,
+    ) {
+        let seq = push(&mut self.text, seq);
+        // Every record of a batch usually comes from the same stream: said once.
+        let source = arn.map(
+            |arn| match self.records.last().and_then(|e| e.source.clone()) {
+                Some(last) if self.text.get(last.clone()) == Some(arn) => last,
+                _ => push(&mut self.text, arn),
+            },
+        );
+        self.records.push(Entry { data, seq, source });
     }
 
     pub fn len(&self) -> usize {

@@ -5,7 +5,9 @@
 //!   checked once before the first event.
 //! - [`secret`]: the InfluxDB token from the secret the file names (Secrets Manager or SSM).
 //! - [`transform`]: Kinesis records -> validate -> InfluxDB, with `batchItemFailures`.
-//! - [`kinesis`]: the Kinesis event as the transform reads it (borrowed, only what it uses).
+//! - [`kinesis`]: the Kinesis event as the transform reads it (borrowed, only what it uses),
+//!   with `kinesis_scan`, its fast path for plain events.
+//! - [`predecode`]: the tower layer that reads a Kinesis event from the invocation's body.
 //! - [`compact`]: a raw Firehose object -> partitioned Parquet in the lake bucket.
 //! - [`notify`]: a new lake object (+ the lookback its alerts need) -> alert firings -> SNS.
 //! - [`objects`]: S3 reads and writes shared by the handlers, and S3 event keys.
@@ -16,8 +18,10 @@
 pub mod compact;
 pub mod config;
 pub mod kinesis;
+mod kinesis_scan;
 pub mod notify;
 pub mod objects;
+pub mod predecode;
 pub mod secret;
 pub mod transform;
 

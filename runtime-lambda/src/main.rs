@@ -3,11 +3,13 @@
 //! events with `lambda_runtime` until the sandbox is frozen for good.
 
 use aws_lambda_events::s3::S3Event;
-use lambda_runtime::{LambdaEvent, service_fn};
+use lambda_runtime::layers::TracingLayer;
+use lambda_runtime::{LambdaEvent, Runtime, service_fn};
+use serde::de::IgnoredAny;
 use std::sync::Arc;
 use stk_runtime_lambda::compact::Compact;
-use stk_runtime_lambda::kinesis::KinesisBatch;
 use stk_runtime_lambda::notify::Notify;
+use stk_runtime_lambda::predecode::Batches;
 use stk_runtime_lambda::transform::Transform;
 use stk_runtime_lambda::{Config, Error, HandlerKind, InitError};
 
@@ -34,11 +36,22 @@ async fn main() -> Result<(), Error> {
                     .await
                     .unwrap_or_else(|e| fail_init(e)),
             );
-            lambda_runtime::run(service_fn(move |ev: LambdaEvent<KinesisBatch>| {
-                let t = t.clone();
-                async move { Ok::<_, Error>(t.handle(&ev.payload).await.0) }
-            }))
-            .await
+            // The event is read by the predecode layer from the invocation's body; the
+            // typed handler gets a `null` payload and takes the batch by request id.
+            let batches = Batches::default();
+            let layer = batches.layer();
+            let handler = service_fn(move |ev: LambdaEvent<IgnoredAny>| {
+                let (t, batches) = (t.clone(), batches.clone());
+                async move {
+                    let batch = batches.take(&ev.context.request_id)?;
+                    Ok::<_, Error>(t.handle(&batch).await.0)
+                }
+            });
+            Runtime::new(handler)
+                .layer(layer)
+                .layer(TracingLayer::new())
+                .run()
+                .await
         }
         HandlerKind::Compact => {
             let c = Arc::new(Compact::new(&cfg, &aws).unwrap_or_else(|| fail_checked()));

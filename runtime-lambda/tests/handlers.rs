@@ -179,11 +179,13 @@ fn kinesis_event(payloads: &[Vec<u8>]) -> KinesisEvent {
     event
 }
 
-/// The event as the bootstrap receives it: its JSON, read as `lambda_runtime` reads it.
+/// The event as the bootstrap receives it: its JSON, read as the predecode layer reads the
+/// invocation's body (the plain-event scanner, which must agree with `serde_json`).
 fn batch(event: &KinesisEvent) -> KinesisBatch {
     let json = serde_json::to_vec(event).unwrap();
-    let de = &mut serde_json::Deserializer::from_slice(&json);
-    serde_path_to_error::deserialize(de).unwrap()
+    let batch = KinesisBatch::from_json(&json).unwrap();
+    assert_eq!(batch, KinesisBatch::from_json_reference(&json).unwrap());
+    batch
 }
 
 /// An S3 ObjectCreated event for `key` (URL-encoded as S3 sends it).
@@ -622,7 +624,11 @@ async fn notify_publishes_the_firings_of_the_new_object_only() {
 #[test]
 fn bootstrap_answers_each_handler_under_the_runtime_api_emulator() {
     let test = "bootstrap_answers_each_handler_under_the_runtime_api_emulator";
-    let (Some(py), Some(moto)) = (env("STK_PYTHON", test), env("STK_MOTO_URL", test)) else {
+    let (Some(py), Some(moto), Some(vm)) = (
+        env("STK_PYTHON", test),
+        env("STK_MOTO_URL", test),
+        env("STK_VM_URL", test),
+    ) else {
         return;
     };
     let cargo_lambda = PathBuf::from(&py).with_file_name("cargo-lambda");
@@ -658,16 +664,34 @@ fn bootstrap_answers_each_handler_under_the_runtime_api_emulator() {
     }
     let dir = tempfile::tempdir().unwrap();
     let pipeline_path = dir.path().join("pipeline.json");
-    let mut p = pipeline("unused", "q");
-    p.sinks.retain(|s| s.name != "tsdb"); // transform would need a secret; it answers below without one
-    std::fs::write(&pipeline_path, serde_json::to_string(&p).unwrap()).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
+    // `aws` also sets the moto endpoint and test credentials for the bootstraps started below.
     let aws_cfg = rt.block_on(aws(&moto));
     let s3 = stk_runtime_lambda::objects::s3_client(&aws_cfg);
     let name = unique("em");
     rt.block_on(bucket(&s3, &format!("{name}-lake")));
+    rt.block_on(
+        aws_sdk_secretsmanager::Client::new(&aws_cfg)
+            .create_secret()
+            .name(format!("{name}/influx"))
+            .secret_string(r#"{"token": "t0k3n"}"#)
+            .send(),
+    )
+    .unwrap();
+    let measurement = name.replace('-', "_");
+    let p = pipeline(&format!("{name}/influx"), &measurement);
+    std::fs::write(&pipeline_path, serde_json::to_string(&p).unwrap()).unwrap();
     let bootstrap = env!("CARGO_BIN_EXE_bootstrap");
-    let cases: [(&str, serde_json::Value, &str); 2] = [
+    // transform: the event read by the predecode layer from the invocation's body; one tick
+    // written, nothing to retry.
+    let transform_event =
+        kinesis_event(&[tick("AAPL", 1_795_789_800, 229.75).to_string().into_bytes()]);
+    let cases: [(&str, serde_json::Value, &str); 3] = [
+        (
+            "transform",
+            serde_json::to_value(&transform_event).unwrap(),
+            "\"batchItemFailures\":[]",
+        ),
         (
             "compact",
             serde_json::json!({"Records": []}),
@@ -693,6 +717,7 @@ fn bootstrap_answers_each_handler_under_the_runtime_api_emulator() {
             .env("STK_PIPELINE", &pipeline_path)
             .env("STK_LAKE_BUCKET", format!("{name}-lake"))
             .env("STK_ERRORS_BUCKET", format!("{name}-lake"))
+            .env("STK_INFLUX_URL", &vm)
             .env(
                 "STK_ALERTS_TOPIC_ARN",
                 "arn:aws:sns:eu-west-1:123456789012:none",
@@ -720,7 +745,12 @@ fn bootstrap_answers_each_handler_under_the_runtime_api_emulator() {
         assert!(answer.contains(expect), "{handler}: {answer}");
         answers.push(answer);
     }
+    let written = rt.block_on(vm_samples(&vm, &format!("{measurement}_price"), 1));
+    assert_eq!(written["AAPL"], [(1_795_789_800_000, 229.75)]);
     // transform refuses to start without its sink, saying why.
+    let mut p = p;
+    p.sinks.retain(|s| s.name != "tsdb");
+    std::fs::write(&pipeline_path, serde_json::to_string(&p).unwrap()).unwrap();
     let out = Command::new(bootstrap)
         .env(
             "AWS_LAMBDA_RUNTIME_API",
@@ -737,7 +767,7 @@ fn bootstrap_answers_each_handler_under_the_runtime_api_emulator() {
     );
     let _ = emulator.kill();
     let _ = emulator.wait();
-    assert_eq!(answers.len(), 2);
+    assert_eq!(answers.len(), 3);
 }
 
 #[tokio::test]

@@ -32,6 +32,9 @@ pub struct Scratch {
     strings: Vec<Seen>,
     /// The field the next key most likely names (keys come in the same order line by line).
     guess: usize,
+    /// Each field's key as it appears in JSON text, quotes included (empty when the name
+    /// would need escaping): the guess is checked against the text without scanning it.
+    quoted: Vec<Vec<u8>>,
 }
 
 impl RecordDecoder {
@@ -43,6 +46,18 @@ impl RecordDecoder {
             },
             strings: self.fields.iter().map(|_| FxHashMap::default()).collect(),
             guess: 0,
+            quoted: self
+                .fields
+                .iter()
+                .map(|(name, ..)| {
+                    let plain = name.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
+                    if plain {
+                        [b"\"", name.as_bytes(), b"\""].concat()
+                    } else {
+                        Vec::new()
+                    }
+                })
+                .collect(),
         }
     }
 
@@ -71,8 +86,13 @@ impl RecordDecoder {
             c.i += 1;
         } else {
             loop {
-                let (key, ascii) = c.string()?;
-                let field = self.field_of(key, ascii, s)?;
+                let field = match guessed_key(&mut c, s) {
+                    Some(f) => Some(f),
+                    None => {
+                        let (key, ascii) = c.string()?;
+                        self.field_of(key, ascii, s)?
+                    }
+                };
                 c.ws();
                 c.eat(b':')?;
                 c.ws();
@@ -163,6 +183,33 @@ impl RecordDecoder {
         }
         ok.then_some(Value::Str(v))
     }
+}
+
+/// The guessed field when the text at the cursor is its key (then past it).
+fn guessed_key(c: &mut Cursor<'_>, s: &mut Scratch) -> Option<usize> {
+    let key = s.quoted.get(s.guess).filter(|k| !k.is_empty())?;
+    if !starts_with(c.b.get(c.i..)?, key) {
+        return None;
+    }
+    c.i += key.len();
+    let f = s.guess;
+    s.guess += 1;
+    Some(f)
+}
+
+/// `text.starts_with(prefix)`, for the short prefixes of JSON keys: up to 16 bytes compared
+/// as two words, not through a call to `memcmp` (a tenth of a scan's time went there).
+pub fn starts_with(text: &[u8], prefix: &[u8]) -> bool {
+    let n = prefix.len();
+    let (Some(head), true) = (text.get(..n), (8..=16).contains(&n)) else {
+        return text.starts_with(prefix);
+    };
+    let word = |b: &[u8], at: usize| {
+        b.get(at..at + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+            .map(u64::from_le_bytes)
+    };
+    word(head, 0) == word(prefix, 0) && word(head, n - 8) == word(prefix, n - 8)
 }
 
 fn utf8(b: &[u8]) -> Option<&str> {
@@ -406,6 +453,20 @@ mod tests {
             (false, _) => {}
         }
         plain
+    }
+
+    proptest! {
+        #[test]
+        fn starts_with_is_slices_starts_with(
+            text in prop::collection::vec(b'a'..b'd', 0..24),
+            prefix in prop::collection::vec(b'a'..b'd', 0..20),
+            cut in 0usize..24,
+        ) {
+            // Prefixes both taken from the text (mostly equal) and random.
+            let own = &text[..cut.min(text.len())];
+            prop_assert_eq!(super::starts_with(&text, own), true);
+            prop_assert_eq!(super::starts_with(&text, &prefix), text.starts_with(&prefix));
+        }
     }
 
     #[test]

@@ -32,6 +32,11 @@ const KEY_ESCAPES: &[u8] = b",= ";
 const STRING_FIELD_ESCAPES: &[u8] = b"\"";
 
 fn escape_into(text: &str, escapes: &[u8], out: &mut Vec<u8>) {
+    // Most names and values have nothing to escape: one copy.
+    if !text.bytes().any(|b| escapes.contains(&b)) {
+        out.extend_from_slice(text.as_bytes());
+        return;
+    }
     for &b in text.as_bytes() {
         if escapes.contains(&b) {
             out.push(b'\\');
@@ -213,6 +218,9 @@ fn write_field_value(v: &Value, out: &mut Vec<u8>) {
 fn write_float(f: f64, out: &mut Vec<u8>) {
     /// Fewer significant digits than this have one shortest form.
     const AMBIGUOUS_DIGITS: usize = 16;
+    if write_decimal(f, out) {
+        return;
+    }
     let mut buf = ryu::Buffer::new();
     let text = buf.format_finite(f);
     let digits = text.bytes().filter(u8::is_ascii_digit).count();
@@ -222,6 +230,55 @@ fn write_float(f: f64, out: &mut Vec<u8>) {
     } else {
         out.extend_from_slice(text.strip_suffix(".0").unwrap_or(text).as_bytes());
     }
+}
+
+/// The fastest path of [`write_float`], for prices as markets quote them: a float that is a
+/// whole number of hundredths (or ten-thousandths), `n / 10^k` rounded to the nearest float,
+/// is written as that decimal with its trailing zeros cut, which is what `Display` writes.
+/// (Below 1e9 a float's spacing is far under half of 10^-4, so no other decimal of at most
+/// k places reads back to the same float, and none of fewer digits: that decimal is the
+/// shortest, and the nearest.) False, with nothing written, for anything else (and zero,
+/// whose sign `Display` keeps).
+fn write_decimal(f: f64, out: &mut Vec<u8>) -> bool {
+    const LIMIT: f64 = 1e9;
+    if f.abs() >= LIMIT || f.is_nan() || f == 0.0 {
+        return false;
+    }
+    for (scale, places) in [(100.0, 2usize), (10_000.0, 4)] {
+        // Rounded to the nearest whole number in integers (`f64::round` is a libm call).
+        // |f * scale| < 1e13: exact in an i64.
+        let x = f * scale;
+        let mut n = x as i64;
+        if (x - n as f64).abs() >= 0.5 {
+            n += if x < 0.0 { -1 } else { 1 };
+        }
+        if n as f64 / scale != f {
+            continue;
+        }
+        let scale = scale as i64;
+        if n < 0 {
+            out.push(b'-');
+        }
+        let (whole, mut fraction) = (
+            n.unsigned_abs() / scale as u64,
+            n.unsigned_abs() % scale as u64,
+        );
+        out.extend_from_slice(itoa::Buffer::new().format(whole).as_bytes());
+        if fraction != 0 {
+            let mut digits = places;
+            while fraction % 10 == 0 {
+                fraction /= 10;
+                digits -= 1;
+            }
+            out.push(b'.');
+            let mut buf = itoa::Buffer::new();
+            let text = buf.format(fraction);
+            out.extend(std::iter::repeat_n(b'0', digits.saturating_sub(text.len())));
+            out.extend_from_slice(text.as_bytes());
+        }
+        return true;
+    }
+    false
 }
 
 fn tag_text(v: &Value) -> Option<String> {
@@ -400,6 +457,24 @@ sink tsdb: influxdb {
             // Any number of significant digits, at any magnitude around the notation switch.
             let f = (digits >> shift) as f64 * 10f64.powi(scale);
             proptest::prop_assume!(f.is_finite());
+            let mut out = Vec::new();
+            write_float(f, &mut out);
+            proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), f.to_string());
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(20_000))]
+        #[test]
+        fn prices_in_hundredths_and_ten_thousandths_are_written_as_display_writes_them(
+            n in proptest::prop_oneof![
+                -1_000_000i64..1_000_000,
+                -100_000_000_000_000i64..100_000_000_000_000,
+            ],
+            places in 0i32..6,
+        ) {
+            // As a price parsed from its text is: n / 10^places, rounded to a float.
+            let f = n as f64 / 10f64.powi(places);
             let mut out = Vec::new();
             write_float(f, &mut out);
             proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), f.to_string());
