@@ -186,8 +186,39 @@ fn eval(n: &Node, rec: &[Value], slots: &[Value]) -> Value {
             Value::Str(s) => Value::Bool(re.is_match(&s)),
             _ => Value::Null,
         },
-        Node::Bin(op, ty, a, b) => binary(*op, *ty, eval(a, rec, slots), || eval(b, rec, slots)),
+        Node::Bin(op, ty, a, b) => {
+            if let Some(v) = compare_floats(*op, a, b, rec) {
+                return v;
+            }
+            binary(*op, *ty, eval(a, rec, slots), || eval(b, rec, slots))
+        }
     }
+}
+
+/// The usual validation rule (`price > 0`, `high >= low`): a field compared with a field or a
+/// constant, one of them a float, without evaluating (and cloning) the operands; the same
+/// result as [`compare`] (both as f64, IEEE 754 totalOrder). `None` for anything else.
+#[inline]
+fn compare_floats(op: BinOp, a: &Node, b: &Node, rec: &[Value]) -> Option<Value> {
+    fn operand<'a>(n: &'a Node, rec: &'a [Value]) -> Option<&'a Value> {
+        match n {
+            Node::Field(i) => rec.get(*i),
+            Node::Const(v) => Some(v),
+            _ => None,
+        }
+    }
+    if !matches!(
+        op,
+        BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge
+    ) {
+        return None;
+    }
+    let (l, r) = (operand(a, rec)?, operand(b, rec)?);
+    if !matches!(l, Value::Float(_)) && !matches!(r, Value::Float(_)) {
+        return None;
+    }
+    let (x, y) = (l.as_f64()?, r.as_f64()?);
+    Some(Value::Bool(holds(op, x.total_cmp(&y))))
 }
 
 /// SQL semantics: `and`/`or` three-valued; everything else is null when an operand is null.
@@ -225,7 +256,6 @@ pub fn binary(op: BinOp, ty: Type, l: Value, r: impl FnOnce() -> Value) -> Value
 }
 
 fn compare(op: BinOp, l: &Value, r: &Value) -> Value {
-    use std::cmp::Ordering;
     let ord = match (l, r) {
         (Value::Str(a), Value::Str(b)) => Some(a.as_ref().cmp(b.as_ref())),
         (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
@@ -239,14 +269,20 @@ fn compare(op: BinOp, l: &Value, r: &Value) -> Value {
         },
     };
     let Some(ord) = ord else { return Value::Null };
-    Value::Bool(match op {
+    Value::Bool(holds(op, ord))
+}
+
+/// Whether comparison `op` holds for operands ordered `ord`.
+fn holds(op: BinOp, ord: std::cmp::Ordering) -> bool {
+    use std::cmp::Ordering;
+    match op {
         BinOp::Eq => ord == Ordering::Equal,
         BinOp::Ne => ord != Ordering::Equal,
         BinOp::Lt => ord == Ordering::Less,
         BinOp::Le => ord != Ordering::Greater,
         BinOp::Gt => ord == Ordering::Greater,
         _ => ord != Ordering::Less,
-    })
+    }
 }
 
 /// Arithmetic is done in f64 (exact for integers below 2^53) and the result given the
@@ -300,5 +336,51 @@ fn widen(v: Value, ty: Type) -> Value {
     match (v, ty) {
         (Value::Int(i), Type::Float64 | Type::Percent) => Value::Float(i as f64),
         (v, _) => v,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            proptest::num::f64::ANY.prop_map(Value::Float),
+            Just(Value::Float(-0.0)),
+            Just(Value::Float(f64::NAN)),
+            (-3i64..3).prop_map(|i| Value::Float(i as f64)),
+            proptest::num::i64::ANY.prop_map(Value::Int),
+            (-3i64..3).prop_map(Value::Int),
+            (-3i64..3).prop_map(Value::Ts),
+            (-3i64..3).prop_map(Value::DurationMs),
+            Just(Value::Null),
+            Just(Value::Bool(true)),
+            Just(Value::Str("1".into())),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+        /// The shortcut for float comparisons gives what evaluating the operands gives.
+        #[test]
+        fn float_comparisons_agree_with_the_general_path(
+            l in value(),
+            r in value(),
+            op in prop::sample::select(vec![
+                BinOp::Eq, BinOp::Ne, BinOp::Lt, BinOp::Le, BinOp::Gt, BinOp::Ge,
+            ]),
+            fields in any::<bool>(),
+        ) {
+            let rec = [l.clone(), r.clone()];
+            let (a, b) = if fields {
+                (Node::Field(0), Node::Field(1))
+            } else {
+                (Node::Const(l.clone()), Node::Const(r.clone()))
+            };
+            if let Some(v) = compare_floats(op, &a, &b, &rec) {
+                prop_assert_eq!(v, binary(op, Type::Bool, l, || r));
+            }
+        }
     }
 }

@@ -97,10 +97,7 @@ impl RecordDecoder {
                 c.eat(b':')?;
                 c.ws();
                 match field {
-                    Some(f) => {
-                        let v = self.value(f, &mut c, s)?;
-                        s.record.values[f] = v;
-                    }
+                    Some(f) => self.value(f, &mut c, s)?,
                     None => c.skip_value()?,
                 }
                 c.ws();
@@ -142,36 +139,53 @@ impl RecordDecoder {
         Some(hit)
     }
 
-    /// A value of field `f`, converted to its type; `None` when the scanner does not own it.
-    fn value(&self, f: usize, c: &mut Cursor<'_>, s: &mut Scratch) -> Option<Value> {
+    /// A value of field `f`, converted to its type, written into its slot of the record;
+    /// `None` (the slot unchanged) when the scanner does not own it. Written in place: a
+    /// value returned through memory cost a stalled store per field.
+    #[inline(always)]
+    fn value(&self, f: usize, c: &mut Cursor<'_>, s: &mut Scratch) -> Option<()> {
         let ty = self.fields[f].1;
+        let slot = s.record.values.get_mut(f)?;
         match c.peek()? {
             b'"' => {
                 let (text, _) = c.string()?;
                 match ty {
-                    FieldType::String => self.string(f, text, s),
-                    FieldType::Timestamp => ts(text).map(Value::Ts),
-                    _ => None,
+                    FieldType::String => *slot = self.string(f, text, &mut s.strings)?,
+                    FieldType::Timestamp => *slot = Value::Ts(ts(text)?),
+                    _ => return None,
                 }
             }
-            b'n' => c.literal(b"null").map(|()| Value::Null),
-            b't' if ty == FieldType::Bool => c.literal(b"true").map(|()| Value::Bool(true)),
-            b'f' if ty == FieldType::Bool => c.literal(b"false").map(|()| Value::Bool(false)),
+            b'n' => {
+                c.literal(b"null")?;
+                *slot = Value::Null;
+            }
+            b't' if ty == FieldType::Bool => {
+                c.literal(b"true")?;
+                *slot = Value::Bool(true);
+            }
+            b'f' if ty == FieldType::Bool => {
+                c.literal(b"false")?;
+                *slot = Value::Bool(false);
+            }
             _ => {
                 let n = c.number()?;
                 match ty {
-                    FieldType::Int64 if n.integer => n.int().map(Value::Int),
-                    FieldType::Float64 => n.float().filter(|x| x.is_finite()).map(Value::Float),
-                    _ => None,
+                    FieldType::Int64 if n.integer => *slot = Value::Int(n.int()?),
+                    FieldType::Float64 => {
+                        *slot = Value::Float(n.float().filter(|x| x.is_finite())?);
+                    }
+                    _ => return None,
                 }
             }
         }
+        Some(())
     }
 
     /// A string field's value, shared with earlier records that had the same text; `None`
     /// when it fails the field's pattern.
-    fn string(&self, f: usize, bytes: &[u8], s: &mut Scratch) -> Option<Value> {
-        let seen = &mut s.strings[f];
+    #[inline]
+    fn string(&self, f: usize, bytes: &[u8], strings: &mut [Seen]) -> Option<Value> {
+        let seen = strings.get_mut(f)?;
         if let Some((v, ok)) = seen.get(bytes) {
             return ok.then(|| Value::Str(v.clone()));
         }
@@ -279,6 +293,7 @@ impl Number<'_> {
     /// exact doubles (one rounding, so correctly rounded); the standard parser otherwise.
     /// Either way the result is the correctly rounded value serde_json's `float_roundtrip`
     /// and `i as f64` produce.
+    #[inline(always)]
     fn float(&self) -> Option<f64> {
         if self.count <= 19 && self.digits <= 1 << 53 && self.exp10.abs() <= 22 {
             let m = self.digits as f64;
@@ -339,6 +354,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Decimal digits: how many, added to `n`'s digits (as far as they fit).
+    #[inline(always)]
     fn digits(&mut self, n: &mut Number<'_>) -> usize {
         let start = self.i;
         while let Some(d @ b'0'..=b'9') = self.peek() {
@@ -352,6 +368,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A number in JSON's grammar.
+    #[inline(always)]
     fn number(&mut self) -> Option<Number<'a>> {
         let start = self.i;
         let mut n = Number {
