@@ -113,12 +113,26 @@ impl LakeWriter {
         self.rows
     }
 
+    /// The lake's partitioning (a caller that computes the same key for another sink hands
+    /// it to [`LakeWriter::push_keyed`] instead of computing it twice).
+    pub fn partitioner(&self) -> &Partitioner {
+        &self.partitioner
+    }
+
     /// Add one (valid) record to its partition.
     pub fn push(&mut self, r: &Record) -> Result<()> {
-        self.partitioner.key_into(r, &mut self.key);
-        let part = match self.parts.get_mut(self.key.as_slice()) {
+        let mut key = std::mem::take(&mut self.key);
+        self.partitioner.key_into(r, &mut key);
+        let pushed = self.push_keyed(r, &key);
+        self.key = key;
+        pushed
+    }
+
+    /// [`LakeWriter::push`] with the record's key already computed by [`Self::partitioner`].
+    pub fn push_keyed(&mut self, r: &Record, key: &[crate::partition::Part]) -> Result<()> {
+        let part = match self.parts.get_mut(key) {
             Some(part) => part,
-            None => self.parts.entry(self.key.clone()).or_insert_with(|| Part {
+            None => self.parts.entry(key.to_vec()).or_insert_with(|| Part {
                 builders: self.types.iter().map(|t| Column::new(*t)).collect(),
                 pending: 0,
                 batches: Vec::new(),

@@ -29,7 +29,7 @@ pub enum Part {
 pub type PartKey = Vec<Part>;
 
 /// A sink's partition keys resolved against the schema once.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Partitioner {
     keys: Vec<(String, Option<usize>, PartitionTransform)>,
 }

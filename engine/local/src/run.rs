@@ -4,7 +4,7 @@
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::influx::{InfluxStats, LocalInflux};
-use crate::replay::{self, Line};
+use crate::replay::{self, Line, LineBatch, LineKind};
 use crate::sinks::{Batch, Flushed, LocalSinks};
 use crate::{LocalError, Result};
 use std::path::{Path, PathBuf};
@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use stk_dsl::ir::{Pipeline, ReplayFormat, SourceKind};
 use stk_eval::value::ts_to_rfc3339;
-use stk_eval::{AlertEvaluator, Firing, Record, Rejection, Validator, Value};
+use stk_eval::{AlertEvaluator, Firing, Record, Rejection, Scratch, Validator, Value};
 use stk_lake::compact::DeadLetter;
 
 /// Records per flush at most (`stkc run`'s default for [`RunOptions::flush_records`]).
@@ -91,7 +91,7 @@ fn run_replay(
     obs: &mut dyn Observer,
 ) -> Result<RunSummary> {
     let speed = opts.speed.unwrap_or(file_speed);
-    let lines = replay::open(path, format, &p.schema)?;
+    let batches = replay::batches(path, format, &p.schema, DECODED_CHUNK)?;
     let source_id = path
         .canonicalize()
         .unwrap_or(path.to_path_buf())
@@ -105,33 +105,25 @@ fn run_replay(
     // Lines are read, decoded and validated on a second thread, a bounded queue ahead of
     // the engine (alerts, sinks, flushes), so memory stays bounded and both cores work.
     let validator = Validator::new(p);
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<Decoded>>>(DECODED_CHUNKS);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Chunk>>(DECODED_CHUNKS);
     std::thread::scope(|s| {
         s.spawn(move || {
-            let mut chunk = Vec::with_capacity(DECODED_CHUNK);
-            for line in lines {
-                match line {
-                    Ok(line) => chunk.push(decode(&validator, line)),
-                    Err(e) => {
-                        let _ = tx.send(Err(e));
-                        return;
-                    }
+            let mut scratch = validator.decoder.scratch();
+            // Exact repeats are found here too: the engine is the busier thread.
+            let mut recent = RecentSet::new(RECENT);
+            for batch in batches {
+                let chunk = batch.map(|b| decode_batch(&validator, &mut scratch, &mut recent, b));
+                let failed = chunk.is_err();
+                if tx.send(chunk).is_err() || failed {
+                    // The engine stopped (Ctrl-C, `--for`, an error), or reading did.
+                    return;
                 }
-                if chunk.len() == DECODED_CHUNK {
-                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(DECODED_CHUNK));
-                    if tx.send(Ok(full)).is_err() {
-                        // The engine stopped (Ctrl-C, `--for`, an error): nothing more to read.
-                        return;
-                    }
-                }
-            }
-            if !chunk.is_empty() {
-                let _ = tx.send(Ok(chunk));
             }
         });
         let mut i: u64 = 0;
         'read: for chunk in rx {
-            for line in chunk? {
+            let chunk = chunk?;
+            for (span, line) in chunk.lines {
                 let resumed = i < skip;
                 if !resumed {
                     if e.should_stop(opts) {
@@ -141,7 +133,8 @@ fn run_replay(
                     e.summary.read += 1;
                     position = i + 1;
                 }
-                if let Some(Value::Ts(ts)) = e.take(Some(i as usize + 1), line, resumed, obs)
+                let text = chunk.text.get(span).unwrap_or_default();
+                if let Some(Value::Ts(ts)) = e.take(Some(i as usize + 1), text, line, resumed, obs)
                     && let Some(x) = speed
                 {
                     pace(&mut first_ts, ts, x, &opts.stop);
@@ -164,33 +157,67 @@ fn run_replay(
 const DECODED_CHUNK: usize = 4096;
 const DECODED_CHUNKS: usize = 8;
 
-/// One line of the source, decoded and validated, with the hash that finds exact repeats.
-pub(crate) enum Decoded {
-    Record {
-        text: String,
-        hash: u64,
-        checked: std::result::Result<Record, Rejection>,
-    },
-    Bad {
-        text: String,
-        reason: String,
-    },
+/// Lines decoded on the reading thread: their text back to back, each line's decoding.
+pub(crate) struct Chunk {
+    text: Vec<u8>,
+    lines: Vec<(std::ops::Range<usize>, Decoded)>,
 }
 
-/// Decode and validate one line (any thread: it only reads the validator).
-pub(crate) fn decode(validator: &Validator, line: Line) -> Decoded {
-    let (text, checked) = match line {
-        Line::Text(text) => {
-            let checked = validator.validate_text(text.as_bytes());
-            (text, checked)
+/// Records remembered to find exact repeats.
+const RECENT: usize = 1 << 20;
+
+/// One line of the source, decoded and validated, or an exact repeat of a recent one.
+pub(crate) enum Decoded {
+    Record(std::result::Result<Record, Rejection>),
+    Duplicate,
+    Bad { reason: String },
+}
+
+/// Decode and validate a batch of lines (the reading thread's work): the plain-record
+/// scanner into the reused `scratch` first, the reference decoders for anything else.
+fn decode_batch(
+    validator: &Validator,
+    scratch: &mut Scratch,
+    recent: &mut RecentSet,
+    batch: LineBatch,
+) -> Chunk {
+    let lines = batch
+        .lines
+        .into_iter()
+        .map(|(span, kind)| {
+            let text = batch.text.get(span.clone()).unwrap_or_default();
+            let decoded = match kind {
+                _ if !matches!(kind, LineKind::Bad(_)) && !recent.insert(RecentSet::hash(text)) => {
+                    Decoded::Duplicate
+                }
+                LineKind::Json => {
+                    Decoded::Record(validator.validate_text_with(text, scratch).cloned())
+                }
+                LineKind::Csv(value) => Decoded::Record(validator.validate_json(&value)),
+                LineKind::Bad(reason) => Decoded::Bad { reason },
+            };
+            (span, decoded)
+        })
+        .collect();
+    Chunk {
+        text: batch.text,
+        lines,
+    }
+}
+
+/// Decode and validate one line of a live source (`recent`: the exact repeats).
+fn decode(validator: &Validator, recent: &mut RecentSet, line: &Line) -> Decoded {
+    match line {
+        Line::Text(text) | Line::Json { text, .. }
+            if !recent.insert(RecentSet::hash(text.as_bytes())) =>
+        {
+            Decoded::Duplicate
         }
-        Line::Json { value, text } => (text, validator.validate_json(&value)),
-        Line::Bad { text, reason } => return Decoded::Bad { text, reason },
-    };
-    Decoded::Record {
-        hash: RecentSet::hash(&text),
-        text,
-        checked,
+        Line::Text(text) => Decoded::Record(validator.validate_text(text.as_bytes())),
+        Line::Json { value, .. } => Decoded::Record(validator.validate_json(value)),
+        Line::Bad { reason, .. } => Decoded::Bad {
+            reason: reason.clone(),
+        },
     }
 }
 
@@ -255,7 +282,7 @@ impl<'p> Engine<'p> {
                 ..Default::default()
             },
             ck,
-            recent: RecentSet::new(1 << 20),
+            recent: RecentSet::new(RECENT),
             source_id,
             start: Instant::now(),
             last_progress: Instant::now(),
@@ -279,27 +306,32 @@ impl<'p> Engine<'p> {
         resumed: bool,
         obs: &mut dyn Observer,
     ) -> Option<Value> {
-        let decoded = decode(&self.validator, line);
-        self.take(line_no, decoded, resumed, obs)
+        let decoded = decode(&self.validator, &mut self.recent, &line);
+        let (Line::Text(text) | Line::Json { text, .. } | Line::Bad { text, .. }) = &line;
+        self.take(line_no, text.as_bytes(), decoded, resumed, obs)
     }
 
-    /// [`Engine::ingest`] for a line already decoded (on the reading thread).
+    /// [`Engine::ingest`] for a line already decoded (on the reading thread), with its text.
     pub(crate) fn take(
         &mut self,
         line_no: Option<usize>,
+        text: &[u8],
         line: Decoded,
         resumed: bool,
         obs: &mut dyn Observer,
     ) -> Option<Value> {
-        let (text, hash, decoded) = match line {
-            Decoded::Record {
-                text,
-                hash,
-                checked,
-            } => (text, hash, checked),
-            Decoded::Bad { text, reason } => {
+        let decoded = match line {
+            Decoded::Record(checked) => checked,
+            Decoded::Duplicate => {
+                if !resumed {
+                    self.summary.duplicates += 1;
+                }
+                return None;
+            }
+            Decoded::Bad { reason } => {
                 if !resumed {
                     self.summary.rejected += 1;
+                    let text = String::from_utf8_lossy(text).into_owned();
                     self.pending.dead.push(
                         DeadLetter::new(&self.source_id, "decode", reason, text.into())
                             .at_line(line_no),
@@ -308,12 +340,6 @@ impl<'p> Engine<'p> {
                 return None;
             }
         };
-        if !self.recent.insert(hash) {
-            if !resumed {
-                self.summary.duplicates += 1;
-            }
-            return None;
-        }
         match decoded {
             Ok(record) => {
                 let ts = record.values[self.validator.decoder.event_time()].clone();
@@ -324,7 +350,7 @@ impl<'p> Engine<'p> {
                 }
                 if let Err(e) = self
                     .pending
-                    .push(self.out.sinks.raw_partitioner(), &record, &text)
+                    .push(self.out.sinks.raw_partitioner(), &record, text)
                 {
                     self.failed.get_or_insert(e);
                 }
@@ -337,10 +363,9 @@ impl<'p> Engine<'p> {
             Err(rej) => {
                 if !resumed {
                     self.summary.rejected += 1;
-                    let doc = if rej.rule == "decode" {
-                        serde_json::Value::String(text)
-                    } else {
-                        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+                    let doc = match serde_json::from_slice(text) {
+                        Ok(doc) if rej.rule != "decode" => doc,
+                        _ => String::from_utf8_lossy(text).into_owned().into(),
                     };
                     self.pending.dead.push(
                         DeadLetter::new(&self.source_id, rej.rule, rej.reason, doc)
@@ -553,13 +578,10 @@ impl RecentSet {
         }
     }
 
-    /// The key of a record's text: SipHash with fixed keys, so two different records share a
-    /// key with odds of about one in 2^64.
-    fn hash(text: &str) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        text.hash(&mut h);
-        h.finish()
+    /// The key of a record's text: XXH3 (64 bits, several times SipHash's speed on a tick),
+    /// so two different records share a key with odds of about one in 2^64.
+    fn hash(text: &[u8]) -> u64 {
+        twox_hash::XxHash3_64::oneshot(text)
     }
 
     /// False when a record with this hash was seen recently.

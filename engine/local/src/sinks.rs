@@ -35,6 +35,8 @@ pub struct LocalSinks {
 /// the records themselves.
 pub struct Batch {
     raw: FxHashMap<PartKey, Vec<u8>>,
+    /// The current record's raw partition (a reused buffer).
+    key: PartKey,
     lake: Option<LakeWriter>,
     pub records: Option<Vec<Record>>,
     pub dead: Vec<DeadLetter>,
@@ -49,15 +51,30 @@ pub struct Batch {
 
 impl Batch {
     /// Add one valid record with its JSON text.
-    pub fn push(&mut self, raw: Option<&Partitioner>, r: &Record, text: &str) -> Result<()> {
+    pub fn push(&mut self, raw: Option<&Partitioner>, r: &Record, text: &[u8]) -> Result<()> {
+        // The raw partition's key in a reused buffer (a new partition's is copied once), and
+        // handed to the lake too when it partitions the same way (as `from = raw` usually does).
+        let mut shared = false;
         if let Some(partitioner) = raw {
-            let body = self.raw.entry(partitioner.key(r)).or_default();
-            body.extend_from_slice(text.as_bytes());
+            partitioner.key_into(r, &mut self.key);
+            let body = match self.raw.get_mut(self.key.as_slice()) {
+                Some(body) => body,
+                None => self.raw.entry(self.key.clone()).or_default(),
+            };
+            body.extend_from_slice(text);
             body.push(b'\n');
             self.fullest_partition = self.fullest_partition.max(body.len() as u64);
+            shared = self
+                .lake
+                .as_ref()
+                .is_some_and(|lake| lake.partitioner() == partitioner);
         }
         if let Some(lake) = &mut self.lake {
-            lake.push(r)?;
+            if shared {
+                lake.push_keyed(r, &self.key)?;
+            } else {
+                lake.push(r)?;
+            }
         }
         if let Some(records) = &mut self.records {
             records.push(r.clone());
@@ -94,6 +111,7 @@ impl LocalSinks {
     pub fn batch(&self, p: &Pipeline, keep_records: bool) -> Result<Batch> {
         Ok(Batch {
             raw: FxHashMap::default(),
+            key: PartKey::default(),
             lake: self
                 .lake
                 .as_ref()
@@ -124,18 +142,25 @@ impl LocalSinks {
             .map_or(64 << 20, |(r, _)| r.buffer_size_bytes)
     }
 
-    /// Write one flush, named by `seq`.
+    /// Write one flush, named by `seq`. The raw objects are written on a thread of their own
+    /// while the lake's partitions are encoded and written (creating a thousand files and
+    /// folders is most of a flush).
     pub fn flush(&self, p: &Pipeline, seq: u64, batch: &mut Batch) -> Result<Flushed> {
         let mut out = Flushed::default();
         let stem = format!("{}-raw-{seq:08}", p.name);
-        if let Some((_, partitioner)) = &self.raw {
-            let mut groups: Vec<(String, Vec<u8>)> = std::mem::take(&mut batch.raw)
+        let raw = std::mem::take(&mut batch.raw);
+        let write_raw = || -> Result<(usize, u64)> {
+            let Some((_, partitioner)) = &self.raw else {
+                return Ok((0, 0));
+            };
+            let mut groups: Vec<(String, Vec<u8>)> = raw
                 .into_iter()
                 .map(|(k, body)| (partitioner.path(&k), body))
                 .collect();
             groups.sort_by(|a, b| a.0.cmp(&b.0));
+            let (mut objects, mut bytes) = (0, 0);
             for (part, body) in groups {
-                out.bytes += body.len() as u64;
+                bytes += body.len() as u64;
                 write_atomic(
                     &self
                         .dir
@@ -144,17 +169,33 @@ impl LocalSinks {
                         .join(format!("{stem}.json")),
                     &body,
                 )?;
-                out.raw_objects += 1;
+                objects += 1;
             }
-        }
-        if let Some(lake) = &mut batch.lake {
+            Ok((objects, bytes))
+        };
+        let write_lake = |lake: &mut LakeWriter, out: &mut Flushed| -> Result<()> {
             for f in lake.finish(&stem, self.threads)? {
                 out.bytes += f.bytes.len() as u64;
                 out.lake_bytes += f.bytes.len() as u64;
                 write_atomic(&self.dir.join("lake").join(&f.path), &f.bytes)?;
                 out.lake_files += 1;
             }
-        }
+            Ok(())
+        };
+        let (objects, bytes) = std::thread::scope(|s| -> Result<(usize, u64)> {
+            let raw = s.spawn(write_raw);
+            let lake = match &mut batch.lake {
+                Some(lake) => write_lake(lake, &mut out),
+                None => Ok(()),
+            };
+            let raw = raw
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            lake?;
+            raw
+        })?;
+        out.raw_objects += objects;
+        out.bytes += bytes;
         if !batch.dead.is_empty() {
             let body: String = batch.dead.iter().map(DeadLetter::to_line).collect();
             write_atomic(
