@@ -26,13 +26,15 @@ trap 'rm -rf "$dir"' EXIT
 for n in "${@:-1000000 4000000}"; do
   for ticks in $n; do
     "$gen" gen "$ticks" "$dir/ticks.json"
-    rm -rf "$dir/lake"
+    # A new lake folder per run, all deleted at the end: ext4 creating files right where a
+    # previous run's were just deleted (`recently_deleted`) made runs vary by a third.
+    lake="$(mktemp -d -p "$dir" lake-XXXX)"
     echo "== $ticks ticks ($(du -m "$dir/ticks.json" | cut -f1) MB)"
     if [ "$example" = 1 ]; then
-      cmd=("$CARGO_TARGET_DIR/release/examples/replay_bench" pipelines/demo.stk "$dir/ticks.json" "$dir/lake")
+      cmd=("$CARGO_TARGET_DIR/release/examples/replay_bench" pipelines/demo.stk "$dir/ticks.json" "$lake")
     else
       cmd=("$CARGO_TARGET_DIR/release/stkc" run pipelines/demo.stk --replay "$dir/ticks.json"
-        --speed max --lake "$dir/lake")
+        --speed max --lake "$lake")
     fi
     # stkc prints every alert to stdout; the example prints only its summary line.
     /usr/bin/time -f "peak RSS %M KB, %e s wall, %U s user, %S s sys" "${cmd[@]}" |
