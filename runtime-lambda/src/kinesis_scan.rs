@@ -24,9 +24,8 @@ const MAX_DEPTH: usize = 32;
 pub(crate) fn scan(json: &[u8]) -> Option<KinesisBatch> {
     let text = plain_text(json)?;
     let mut c = Cursor {
-        b: json,
+        c: stk_eval::cursor::Cursor::new(json),
         text,
-        i: 0,
     };
     // Over-estimates: all of the event as base64 data; a record every 500 bytes.
     let mut batch = KinesisBatch::with_capacity(json.len(), json.len() / 500);
@@ -138,36 +137,26 @@ fn once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
     }
 }
 
-/// A position in JSON text.
+/// A position in the event's text: `stk_eval`'s JSON cursor, and the text as `str`.
 struct Cursor<'a> {
-    b: &'a [u8],
-    /// `b` as text.
+    c: stk_eval::cursor::Cursor<'a>,
     text: &'a str,
-    i: usize,
+}
+
+impl<'a> std::ops::Deref for Cursor<'a> {
+    type Target = stk_eval::cursor::Cursor<'a>;
+    fn deref(&self) -> &Self::Target {
+        &self.c
+    }
+}
+
+impl std::ops::DerefMut for Cursor<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.c
+    }
 }
 
 impl<'a> Cursor<'a> {
-    fn peek(&self) -> Option<u8> {
-        self.b.get(self.i).copied()
-    }
-
-    fn ws(&mut self) {
-        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.peek() {
-            self.i += 1;
-        }
-    }
-
-    fn eat(&mut self, want: u8) -> Option<()> {
-        (self.peek()? == want).then(|| self.i += 1)
-    }
-
-    fn literal(&mut self, word: &[u8]) -> Option<()> {
-        self.b
-            .get(self.i..)?
-            .starts_with(word)
-            .then(|| self.i += word.len())
-    }
-
     /// `{ key: value, .. }`, `each` reading every value (the cursor on it).
     fn object(
         &mut self,
@@ -189,7 +178,7 @@ impl<'a> Cursor<'a> {
             let key = match keys.quoted.get(k) {
                 Some(quoted) if stk_eval::scan::starts_with(rest, quoted) => {
                     self.i += quoted.len();
-                    quoted.get(1..quoted.len() - 1)?
+                    quoted.get(1..quoted.len().saturating_sub(1))?
                 }
                 _ => {
                     let start = self.i;
@@ -272,7 +261,7 @@ impl<'a> Cursor<'a> {
             b'n' => self.literal(b"null").map(|()| None),
             b'"' => self.string().map(|s| s.parse().ok()),
             _ => {
-                let text = self.number()?;
+                let text = self.number()?.text;
                 if text.len() > 20 || text.iter().any(|b| matches!(b, b'e' | b'E')) {
                     return None;
                 }
@@ -285,39 +274,6 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// A number in JSON's grammar: its text.
-    fn number(&mut self) -> Option<&'a [u8]> {
-        let start = self.i;
-        if self.peek() == Some(b'-') {
-            self.i += 1;
-        }
-        match self.peek()? {
-            b'0' => self.i += 1,
-            b'1'..=b'9' => self.digits(),
-            _ => return None,
-        }
-        if self.peek() == Some(b'.') {
-            self.i += 1;
-            self.peek().filter(u8::is_ascii_digit)?;
-            self.digits();
-        }
-        if let Some(b'e' | b'E') = self.peek() {
-            self.i += 1;
-            if let Some(b'-' | b'+') = self.peek() {
-                self.i += 1;
-            }
-            self.peek().filter(u8::is_ascii_digit)?;
-            self.digits();
-        }
-        self.b.get(start..self.i)
-    }
-
-    fn digits(&mut self) {
-        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
-            self.i += 1;
-        }
-    }
-
     /// Any value, checked and skipped.
     fn skip_value(&mut self, depth: usize) -> Option<()> {
         match self.peek()? {
@@ -325,10 +281,7 @@ impl<'a> Cursor<'a> {
             b'{' => self.object(depth + 1, &mut Keys::none(), |c, _| c.skip_value(depth + 1)),
             b'[' if depth < MAX_DEPTH => self.array(|c| c.skip_value(depth + 1)),
             b'[' => None,
-            b't' => self.literal(b"true"),
-            b'f' => self.literal(b"false"),
-            b'n' => self.literal(b"null"),
-            _ => self.number().map(|_| ()),
+            _ => self.skip_scalar(),
         }
     }
 }

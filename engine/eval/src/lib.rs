@@ -9,6 +9,7 @@
 
 pub mod admit;
 pub mod alert;
+pub mod cursor;
 pub mod dead_letter;
 pub mod expr;
 pub mod fast;

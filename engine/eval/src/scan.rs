@@ -10,6 +10,7 @@
 //! accept or reject with the exact reason. A property test checks that whatever it accepts the
 //! reference path accepts with the same values.
 
+use crate::cursor::Cursor;
 use crate::record::{Record, RecordDecoder};
 use crate::value::{Value, parse_ts};
 use rustc_hash::FxHashMap;
@@ -78,7 +79,7 @@ impl RecordDecoder {
     }
 
     fn scan(&self, text: &[u8], s: &mut Scratch) -> Option<()> {
-        let mut c = Cursor { b: text, i: 0 };
+        let mut c = Cursor::new(text);
         c.ws();
         c.eat(b'{')?;
         c.ws();
@@ -261,77 +262,7 @@ fn ts(b: &[u8]) -> Option<i64> {
     parse_ts(utf8(b)?)
 }
 
-/// Powers of ten that are exact doubles.
-const POW10: [f64; 23] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-];
-
-/// A JSON number as read: its text, and its decimal digits as an integer and a power of ten
-/// when they fit (19 digits at most).
-struct Number<'a> {
-    text: &'a [u8],
-    integer: bool,
-    negative: bool,
-    digits: u64,
-    /// Significant digits read; past 19 `digits` is not used.
-    count: u32,
-    /// The power of ten `digits` is scaled by.
-    exp10: i64,
-}
-
-impl Number<'_> {
-    fn int(&self) -> Option<i64> {
-        if self.count <= 18 {
-            let d = self.digits as i64;
-            return Some(if self.negative { -d } else { d });
-        }
-        utf8(self.text)?.parse().ok()
-    }
-
-    /// The nearest double. Clinger's fast path when the digits and the power of ten are both
-    /// exact doubles (one rounding, so correctly rounded); the standard parser otherwise.
-    /// Either way the result is the correctly rounded value serde_json's `float_roundtrip`
-    /// and `i as f64` produce.
-    #[inline(always)]
-    fn float(&self) -> Option<f64> {
-        if self.count <= 19 && self.digits <= 1 << 53 && self.exp10.abs() <= 22 {
-            let m = self.digits as f64;
-            let p = POW10[self.exp10.unsigned_abs() as usize];
-            let v = if self.exp10 < 0 { m / p } else { m * p };
-            return Some(if self.negative { -v } else { v });
-        }
-        utf8(self.text)?.parse().ok()
-    }
-}
-
-/// A position in JSON text.
-struct Cursor<'a> {
-    b: &'a [u8],
-    i: usize,
-}
-
 impl<'a> Cursor<'a> {
-    fn peek(&self) -> Option<u8> {
-        self.b.get(self.i).copied()
-    }
-
-    fn ws(&mut self) {
-        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.peek() {
-            self.i += 1;
-        }
-    }
-
-    fn eat(&mut self, want: u8) -> Option<()> {
-        (self.peek()? == want).then(|| self.i += 1)
-    }
-
-    fn literal(&mut self, word: &[u8]) -> Option<()> {
-        self.b[self.i..]
-            .starts_with(word)
-            .then(|| self.i += word.len())
-    }
-
     /// A string without escapes or control characters: its raw bytes, and whether they are
     /// all ASCII (otherwise their UTF-8 is still to be checked).
     fn string(&mut self) -> Option<(&'a [u8], bool)> {
@@ -353,81 +284,6 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// Decimal digits: how many, added to `n`'s digits (as far as they fit).
-    #[inline(always)]
-    fn digits(&mut self, n: &mut Number<'_>) -> usize {
-        let start = self.i;
-        while let Some(d @ b'0'..=b'9') = self.peek() {
-            if n.count > 0 || d != b'0' {
-                n.count += 1;
-            }
-            n.digits = n.digits.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
-            self.i += 1;
-        }
-        self.i - start
-    }
-
-    /// A number in JSON's grammar.
-    #[inline(always)]
-    fn number(&mut self) -> Option<Number<'a>> {
-        let start = self.i;
-        let mut n = Number {
-            text: &[],
-            integer: true,
-            negative: false,
-            digits: 0,
-            count: 0,
-            exp10: 0,
-        };
-        if self.peek() == Some(b'-') {
-            n.negative = true;
-            self.i += 1;
-        }
-        match self.peek()? {
-            b'0' => self.i += 1,
-            b'1'..=b'9' => {
-                self.digits(&mut n);
-            }
-            _ => return None,
-        }
-        if self.peek() == Some(b'.') {
-            self.i += 1;
-            let fraction = self.digits(&mut n);
-            if fraction == 0 {
-                return None;
-            }
-            n.exp10 = -(fraction as i64);
-            n.integer = false;
-        }
-        if let Some(b'e' | b'E') = self.peek() {
-            self.i += 1;
-            let negative = match self.peek() {
-                Some(b'-') => {
-                    self.i += 1;
-                    true
-                }
-                Some(b'+') => {
-                    self.i += 1;
-                    false
-                }
-                _ => false,
-            };
-            let at = self.i;
-            let mut e: i64 = 0;
-            while let Some(d @ b'0'..=b'9') = self.peek() {
-                e = (e * 10 + i64::from(d - b'0')).min(1 << 20);
-                self.i += 1;
-            }
-            if self.i == at {
-                return None;
-            }
-            n.exp10 += if negative { -e } else { e };
-            n.integer = false;
-        }
-        n.text = &self.b[start..self.i];
-        Some(n)
-    }
-
     /// The value of a key outside the schema: a string, number or literal (nested values
     /// are left to the other paths).
     fn skip_value(&mut self) -> Option<()> {
@@ -436,10 +292,7 @@ impl<'a> Cursor<'a> {
                 (_, true) => Some(()),
                 (text, false) => utf8(text).map(|_| ()),
             },
-            b't' => self.literal(b"true"),
-            b'f' => self.literal(b"false"),
-            b'n' => self.literal(b"null"),
-            _ => self.number().map(|_| ()),
+            _ => self.skip_scalar(),
         }
     }
 }

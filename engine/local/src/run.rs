@@ -109,7 +109,7 @@ fn run_replay(
     std::thread::scope(|s| {
         s.spawn(move || {
             let mut scratch = validator.decoder.scratch();
-            // Exact repeats are found here too: the engine is the busier thread.
+            // Exact repeats are found here, off the engine thread (the busier one).
             let mut recent = RecentSet::new(RECENT);
             for batch in batches {
                 let chunk = batch.map(|b| decode_batch(&validator, &mut scratch, &mut recent, b));
@@ -233,6 +233,7 @@ pub(crate) struct Engine<'p> {
     out: Outputs,
     pub(crate) ck: Checkpoint,
     pub(crate) summary: RunSummary,
+    /// Exact repeats of a live source's lines (a replay's are found on its reading thread).
     recent: RecentSet,
     source_id: String,
     start: Instant,
