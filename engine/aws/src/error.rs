@@ -115,3 +115,21 @@ pub fn not_found<E: ProvideErrorMetadata>(err: &SdkError<E>, codes: &[&str]) -> 
             .raw_response()
             .is_some_and(|r| r.status().as_u16() == 404)
 }
+
+/// A removal's outcome (a delete, a detach): done, or the thing already absent (see
+/// [`not_found`]), which is as good; any other error named by its call and resource.
+pub fn removed<T, E>(
+    result: Result<T, SdkError<E>>,
+    codes: &[&str],
+    operation: &'static str,
+    resource: impl Into<String>,
+) -> Result<(), AwsError>
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if not_found(&e, codes) => Ok(()),
+        Err(e) => Err(sdk(operation, resource, e)),
+    }
+}

@@ -7,7 +7,7 @@
 
 use super::Cx;
 use super::support::{self, TagChanges, changes, invalid, live_of, live_str, logical};
-use crate::error::{AwsError, not_found, sdk};
+use crate::error::{AwsError, not_found, removed, sdk};
 use aws_sdk_iam::types::{Role, Tag};
 use serde_json::Value;
 use stk_deploy::resource::{InstanceProfileSpec, NAME};
@@ -228,11 +228,12 @@ pub async fn delete_role(cx: &Cx<'_>, live: &LiveResource) -> Result<(), AwsErro
         remove_role_from_profile(cx, &profile, name).await?;
     }
     detach_managed_policies(cx, name).await?;
-    match cx.aws.iam.delete_role().role_name(name).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if not_found(&e, NO_SUCH_ENTITY) => Ok(()),
-        Err(e) => Err(sdk("DeleteRole", name, e)),
-    }
+    removed(
+        cx.aws.iam.delete_role().role_name(name).send().await,
+        NO_SUCH_ENTITY,
+        "DeleteRole",
+        name,
+    )
 }
 
 async fn detach_managed_policies(cx: &Cx<'_>, role: &str) -> Result<(), AwsError> {
@@ -360,19 +361,18 @@ pub async fn put_role_policy(cx: &Cx<'_>, r: &Resource) -> Result<(), AwsError> 
 }
 
 async fn delete_inline_policy(cx: &Cx<'_>, role: &str, policy: &str) -> Result<(), AwsError> {
-    match cx
-        .aws
-        .iam
-        .delete_role_policy()
-        .role_name(role)
-        .policy_name(policy)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if not_found(&e, NO_SUCH_ENTITY) => Ok(()),
-        Err(e) => Err(sdk("DeleteRolePolicy", format!("{role}/{policy}"), e)),
-    }
+    removed(
+        cx.aws
+            .iam
+            .delete_role_policy()
+            .role_name(role)
+            .policy_name(policy)
+            .send()
+            .await,
+        NO_SUCH_ENTITY,
+        "DeleteRolePolicy",
+        format!("{role}/{policy}"),
+    )
 }
 
 pub async fn delete_role_policy(cx: &Cx<'_>, live: &LiveResource) -> Result<(), AwsError> {
@@ -507,19 +507,18 @@ async fn set_profile_role(cx: &Cx<'_>, profile: &str, role: &str) -> Result<(), 
 }
 
 async fn remove_role_from_profile(cx: &Cx<'_>, profile: &str, role: &str) -> Result<(), AwsError> {
-    match cx
-        .aws
-        .iam
-        .remove_role_from_instance_profile()
-        .instance_profile_name(profile)
-        .role_name(role)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if not_found(&e, NO_SUCH_ENTITY) => Ok(()),
-        Err(e) => Err(sdk("RemoveRoleFromInstanceProfile", profile, e)),
-    }
+    removed(
+        cx.aws
+            .iam
+            .remove_role_from_instance_profile()
+            .instance_profile_name(profile)
+            .role_name(role)
+            .send()
+            .await,
+        NO_SUCH_ENTITY,
+        "RemoveRoleFromInstanceProfile",
+        profile,
+    )
 }
 
 /// Only the role changes in place (the path forces a replacement).
@@ -540,16 +539,15 @@ pub async fn delete_instance_profile(cx: &Cx<'_>, live: &LiveResource) -> Result
     for role in roles {
         remove_role_from_profile(cx, name, &role).await?;
     }
-    match cx
-        .aws
-        .iam
-        .delete_instance_profile()
-        .instance_profile_name(name)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if not_found(&e, NO_SUCH_ENTITY) => Ok(()),
-        Err(e) => Err(sdk("DeleteInstanceProfile", name, e)),
-    }
+    removed(
+        cx.aws
+            .iam
+            .delete_instance_profile()
+            .instance_profile_name(name)
+            .send()
+            .await,
+        NO_SUCH_ENTITY,
+        "DeleteInstanceProfile",
+        name,
+    )
 }

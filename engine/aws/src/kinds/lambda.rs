@@ -8,7 +8,7 @@
 
 use super::Cx;
 use super::support::{self, TagChanges, changes, int, invalid, live_str, logical, uint};
-use crate::error::{AwsError, not_found, sdk};
+use crate::error::{AwsError, not_found, removed, sdk};
 use aws_sdk_lambda::types::{
     Architecture, DestinationConfig, Environment, EventSourceMappingConfiguration,
     EventSourcePosition, FunctionCode, FunctionConfiguration, FunctionResponseType,
@@ -316,18 +316,17 @@ async fn update_function_tags(
 
 pub async fn delete_function(cx: &Cx<'_>, live: &LiveResource) -> Result<(), AwsError> {
     let name = support::live_name(live)?;
-    match cx
-        .aws
-        .lambda
-        .delete_function()
-        .function_name(name)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if not_found(&e, NOT_FOUND) => Ok(()),
-        Err(e) => Err(sdk("DeleteFunction", name, e)),
-    }
+    removed(
+        cx.aws
+            .lambda
+            .delete_function()
+            .function_name(name)
+            .send()
+            .await,
+        NOT_FOUND,
+        "DeleteFunction",
+        name,
+    )
 }
 
 // ------------------------------------------------------------------ event source mappings
@@ -660,19 +659,18 @@ pub async fn stray_permissions(cx: &Cx<'_>) -> Result<Vec<(ResourceId, LiveResou
 }
 
 async fn remove_statement(cx: &Cx<'_>, function: &str, sid: &str) -> Result<(), AwsError> {
-    match cx
-        .aws
-        .lambda
-        .remove_permission()
-        .function_name(function)
-        .statement_id(sid)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if not_found(&e, NOT_FOUND) => Ok(()),
-        Err(e) => Err(sdk("RemovePermission", format!("{function}/{sid}"), e)),
-    }
+    removed(
+        cx.aws
+            .lambda
+            .remove_permission()
+            .function_name(function)
+            .statement_id(sid)
+            .send()
+            .await,
+        NOT_FOUND,
+        "RemovePermission",
+        format!("{function}/{sid}"),
+    )
 }
 
 /// Adds the statement, first removing one with the same `Sid` (a statement cannot be

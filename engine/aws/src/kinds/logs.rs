@@ -5,7 +5,7 @@
 
 use super::Cx;
 use super::support::{self, TagChanges, int, invalid, uint};
-use crate::error::{AwsError, not_found, sdk};
+use crate::error::{AwsError, removed, sdk};
 use aws_sdk_cloudwatchlogs::types::LogGroup;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata as _;
 use serde_json::Value;
@@ -76,18 +76,17 @@ pub async fn update(
 /// Deletes the log group (and the logs in it); absent is fine.
 pub async fn delete(cx: &Cx<'_>, live: &LiveResource) -> Result<(), AwsError> {
     let name = support::live_name(live)?;
-    match cx
-        .aws
-        .logs
-        .delete_log_group()
-        .log_group_name(name)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if not_found(&e, NOT_FOUND) => Ok(()),
-        Err(e) => Err(sdk("DeleteLogGroup", name, e)),
-    }
+    removed(
+        cx.aws
+            .logs
+            .delete_log_group()
+            .log_group_name(name)
+            .send()
+            .await,
+        NOT_FOUND,
+        "DeleteLogGroup",
+        name,
+    )
 }
 
 fn group_spec(r: &Resource) -> Result<&LogGroupSpec, AwsError> {

@@ -16,7 +16,7 @@
 
 use super::Cx;
 use super::support::{self, TagChanges, invalid, not_a};
-use crate::error::{AwsError, SdkError, not_found, sdk};
+use crate::error::{AwsError, SdkError, not_found, removed, sdk};
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, BucketLocationConstraint, BucketVersioningStatus,
     CreateBucketConfiguration, Delete, Event, ExpirationStatus, FilterRule, FilterRuleName,
@@ -119,11 +119,12 @@ pub async fn delete_bucket(cx: &Cx<'_>, live: &LiveResource) -> Result<(), AwsEr
     }
     delete_policy(cx, name).await?;
     empty(cx, name).await?;
-    match cx.aws.s3.delete_bucket().bucket(name).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if not_found(&e, NO_BUCKET) => Ok(()),
-        Err(e) => Err(sdk("DeleteBucket", name, e)),
-    }
+    removed(
+        cx.aws.s3.delete_bucket().bucket(name).send().await,
+        NO_BUCKET,
+        "DeleteBucket",
+        name,
+    )
 }
 
 fn bucket_spec(r: &Resource) -> Result<&BucketSpec, AwsError> {
@@ -581,11 +582,12 @@ async fn put_policy(cx: &Cx<'_>, name: &str, policy: &Value) -> Result<(), AwsEr
 }
 
 async fn delete_policy(cx: &Cx<'_>, name: &str) -> Result<(), AwsError> {
-    match cx.aws.s3.delete_bucket_policy().bucket(name).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if not_found(&e, NO_BUCKET) => Ok(()),
-        Err(e) => Err(sdk("DeleteBucketPolicy", name, e)),
-    }
+    removed(
+        cx.aws.s3.delete_bucket_policy().bucket(name).send().await,
+        NO_BUCKET,
+        "DeleteBucketPolicy",
+        name,
+    )
 }
 
 /// PutBucketTagging replaces the whole set; no tags deletes it.

@@ -12,7 +12,7 @@
 use super::Cx;
 use super::s3::bucket_tags;
 use super::support::{self, invalid, not_a};
-use crate::error::{AwsError, not_found, sdk};
+use crate::error::{AwsError, not_found, removed, sdk};
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::Value;
 use stk_deploy::graph::{artifacts, sha256_base64};
@@ -154,17 +154,16 @@ pub async fn update(
 pub async fn delete(cx: &Cx<'_>, live: &LiveResource) -> Result<(), AwsError> {
     let key = support::live_name(live)?;
     let bucket = support::live_str(live, "bucket")?;
-    match cx
-        .aws
-        .s3
-        .delete_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if not_found(&e, ABSENT) => Ok(()),
-        Err(e) => Err(sdk("DeleteObject", key, e)),
-    }
+    removed(
+        cx.aws
+            .s3
+            .delete_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await,
+        ABSENT,
+        "DeleteObject",
+        key,
+    )
 }

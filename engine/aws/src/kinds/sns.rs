@@ -7,7 +7,7 @@
 
 use super::Cx;
 use super::support::{self, TagChanges, not_a};
-use crate::error::{AwsError, not_found, sdk};
+use crate::error::{AwsError, not_found, removed, sdk};
 use aws_sdk_sns::types::{Subscription, Tag};
 use stk_deploy::resource::{SubscriptionSpec, TopicSpec};
 use stk_deploy::{Kind, LiveResource, Owner, Resource, ResourceChange, ResourceId, Spec, Tags};
@@ -133,11 +133,12 @@ pub async fn update_topic(
 pub async fn delete_topic(cx: &Cx<'_>, live: &LiveResource) -> Result<(), AwsError> {
     let name = support::live_name(live)?;
     let arn = cx.graph.names.topic_arn(name);
-    match cx.aws.sns.delete_topic().topic_arn(&arn).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if not_found(&e, NOT_FOUND) => Ok(()),
-        Err(e) => Err(sdk("DeleteTopic", name, e)),
-    }
+    removed(
+        cx.aws.sns.delete_topic().topic_arn(&arn).send().await,
+        NOT_FOUND,
+        "DeleteTopic",
+        name,
+    )
 }
 
 /// Unsubscribes by the subscription ARN. A subscription pending confirmation has no ARN
@@ -151,11 +152,12 @@ pub async fn unsubscribe(cx: &Cx<'_>, live: &LiveResource) -> Result<(), AwsErro
         );
         return Ok(());
     };
-    match cx.aws.sns.unsubscribe().subscription_arn(arn).send().await {
-        Ok(_) => Ok(()),
-        Err(e) if not_found(&e, NOT_FOUND) => Ok(()),
-        Err(e) => Err(sdk("Unsubscribe", address, e)),
-    }
+    removed(
+        cx.aws.sns.unsubscribe().subscription_arn(arn).send().await,
+        NOT_FOUND,
+        "Unsubscribe",
+        address,
+    )
 }
 
 /// Whether a listed subscription ARN is a real one (not pending or just deleted).
