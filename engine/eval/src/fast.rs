@@ -216,16 +216,7 @@ mod tests {
             junk in "[ -~]{0,3}",
         ) {
             let dec = RecordDecoder::new(&schema());
-            let mut fields = vec![
-                format!("\"symbol\":{symbol}"),
-                format!("\"ts\":{ts}"),
-                format!("\"close\":{close}"),
-                format!("\"volume\":{volume}"),
-            ];
-            if drop < fields.len() {
-                fields.remove(drop);
-            }
-            let text = format!("{{{}}}{junk}", fields.join(","));
+            let text = crate::testutil::quote_text([&symbol, &ts, &close, &volume], drop, &junk);
             agree(&dec, &text);
         }
     }

@@ -58,4 +58,18 @@ pub(crate) mod testutil {
             event_time: "ts".into(),
         }
     }
+
+    /// A quote's JSON text from the values' JSON (symbol, ts, close, volume), with field
+    /// `drop` left out (none past the fourth) and `junk` after the object: what the
+    /// decoders' property tests feed them.
+    pub fn quote_text(values: [&str; 4], drop: usize, junk: &str) -> String {
+        let fields: Vec<String> = ["symbol", "ts", "close", "volume"]
+            .iter()
+            .zip(values)
+            .enumerate()
+            .filter(|(i, _)| *i != drop)
+            .map(|(_, (name, v))| format!("\"{name}\":{v}"))
+            .collect();
+        format!("{{{}}}{junk}", fields.join(","))
+    }
 }

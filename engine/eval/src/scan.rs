@@ -408,16 +408,7 @@ mod tests {
         ) {
             let dec = RecordDecoder::new(&schema());
             let mut s = dec.scratch();
-            let mut fields = vec![
-                format!("\"symbol\":{symbol}"),
-                format!("\"ts\":{ts}"),
-                format!("\"close\":{close}"),
-                format!("\"volume\":{volume}"),
-            ];
-            if drop < fields.len() {
-                fields.remove(drop);
-            }
-            let text = format!("{{{}}}{junk}", fields.join(","));
+            let text = crate::testutil::quote_text([&symbol, &ts, &close, &volume], drop, &junk);
             agree(&dec, &mut s, &text);
             // Plain valid records are scanned.
             let plain = format!(r#"{{"symbol":"AAPL","ts":"2026-11-27T14:30:05Z","close":{close}}}"#);
