@@ -23,13 +23,9 @@ fn main() {
         .ir
         .expect("stocks.stk compiles");
     let sink = p
-        .sinks
-        .iter()
-        .find_map(|s| match &s.kind {
-            stk_dsl::ir::SinkKind::Influxdb(i) => Some(i.clone()),
-            _ => None,
-        })
-        .unwrap();
+        .influx_sink()
+        .expect("stocks.stk has an InfluxDB sink")
+        .clone();
     let symbols = [
         "AAPL", "MSFT", "AMZN", "TSLA", "NVDA", "GOOGL", "META", "BRK.B",
     ];

@@ -4,7 +4,7 @@
 //! function fails its init with a message that says what to fix, not its first event.
 
 use std::path::PathBuf;
-use stk_dsl::ir::{IR_VERSION, InfluxSink, LakeSink, OnFail, Pipeline, SinkKind};
+use stk_dsl::ir::{IR_VERSION, InfluxSink, LakeSink, OnFail, Pipeline};
 
 /// The three handlers of the bootstrap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,17 +165,11 @@ impl Config {
     }
 
     pub fn influx_sink(&self) -> Option<&InfluxSink> {
-        self.pipeline.sinks.iter().find_map(|s| match &s.kind {
-            SinkKind::Influxdb(i) => Some(i),
-            _ => None,
-        })
+        self.pipeline.influx_sink()
     }
 
     pub fn lake_sink(&self) -> Option<&LakeSink> {
-        self.pipeline.sinks.iter().find_map(|s| match &s.kind {
-            SinkKind::S3Parquet(l) => Some(l),
-            _ => None,
-        })
+        self.pipeline.lake_sink()
     }
 }
 

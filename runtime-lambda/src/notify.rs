@@ -75,13 +75,8 @@ impl Notify {
         let lookback_ms = alerts.iter().map(|a| a.lookback_ms).max().unwrap_or(0) as i64;
         let buffer_ms = cfg
             .pipeline
-            .sinks
-            .iter()
-            .find_map(|s| match &s.kind {
-                stk_dsl::ir::SinkKind::S3Json(r) => Some(r.buffer_interval_s as i64 * 1000),
-                _ => None,
-            })
-            .unwrap_or(900_000);
+            .raw_sink()
+            .map_or(900_000, |r| r.buffer_interval_s as i64 * 1000);
         Some(Notify {
             pipeline: cfg.pipeline.clone(),
             alerts,

@@ -37,6 +37,30 @@ impl Pipeline {
         self.sinks.iter().find(|s| s.name == name)
     }
 
+    /// The raw JSON sink (`s3_json`), if the pipeline has one (the checker allows one).
+    pub fn raw_sink(&self) -> Option<&RawSink> {
+        self.sinks.iter().find_map(|s| match &s.kind {
+            SinkKind::S3Json(r) => Some(r),
+            _ => None,
+        })
+    }
+
+    /// The Parquet lake sink (`s3_parquet`), if the pipeline has one (the checker allows one).
+    pub fn lake_sink(&self) -> Option<&LakeSink> {
+        self.sinks.iter().find_map(|s| match &s.kind {
+            SinkKind::S3Parquet(l) => Some(l),
+            _ => None,
+        })
+    }
+
+    /// The InfluxDB sink, if the pipeline has one (the checker allows one).
+    pub fn influx_sink(&self) -> Option<&InfluxSink> {
+        self.sinks.iter().find_map(|s| match &s.kind {
+            SinkKind::Influxdb(i) => Some(i),
+            _ => None,
+        })
+    }
+
     /// The AWS name of one of the pipeline's resources: `stk-<pipeline>-<name>`, with `_`
     /// (allowed in stk names, not in every AWS name) written as `-`.
     pub fn aws_name(&self, resource: &str) -> String {

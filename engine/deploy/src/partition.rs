@@ -159,14 +159,7 @@ mod tests {
 
     fn raw_keys() -> (Vec<PartitionKey>, Schema) {
         let ir = testutil::ir(testutil::STOCKS);
-        let keys = ir
-            .sinks
-            .iter()
-            .find_map(|s| match &s.kind {
-                stk_dsl::ir::SinkKind::S3Json(r) => Some(r.partition.clone()),
-                _ => None,
-            })
-            .unwrap();
+        let keys = ir.raw_sink().unwrap().partition.clone();
         (keys, ir.schema)
     }
 

@@ -12,7 +12,6 @@
 use std::io::{BufWriter, Read, Write};
 use std::time::Instant;
 use stk_dsl::check::NoWorld;
-use stk_dsl::ir::SinkKind;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -75,14 +74,7 @@ fn run(path: &str, threads: usize, out_dir: &str) {
     let p = stk_dsl::check_source(&src, &NoWorld)
         .ir
         .expect("stocks.stk is valid");
-    let lake = p
-        .sinks
-        .iter()
-        .find_map(|s| match &s.kind {
-            SinkKind::S3Parquet(l) => Some(l.clone()),
-            _ => None,
-        })
-        .expect("a lake sink");
+    let lake = p.lake_sink().expect("a lake sink").clone();
     let start = Instant::now();
     let mut file = std::fs::File::open(path).expect("open the input");
     let mut c =

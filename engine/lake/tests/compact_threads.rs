@@ -3,18 +3,10 @@
 
 use std::io::Write;
 use stk_dsl::check::NoWorld;
-use stk_dsl::ir::SinkKind;
 use stk_lake::compact::{CompactOutput, Compaction, stem};
 
 fn compact(p: &stk_dsl::ir::Pipeline, data: &[u8], threads: usize) -> CompactOutput {
-    let lake = p
-        .sinks
-        .iter()
-        .find_map(|s| match &s.kind {
-            SinkKind::S3Parquet(l) => Some(l.clone()),
-            _ => None,
-        })
-        .expect("a lake sink");
+    let lake = p.lake_sink().expect("a lake sink").clone();
     let mut c = Compaction::with_threads(p, &lake, "raw/2026/11/27/x.json", threads).unwrap();
     let mut w = c.object();
     // Fed in uneven chunks, as a body streams in.

@@ -128,10 +128,7 @@ fn run_case(p: &Pipeline, case: &Case) -> CaseResult {
 /// Everything the pipeline makes of the case's records.
 fn actual(p: &Pipeline, case: &Case) -> Expect {
     let validator = Validator::new(p);
-    let influx = p.sinks.iter().find_map(|s| match &s.kind {
-        SinkKind::Influxdb(i) => Some(LineEncoder::new(&p.schema, i)),
-        _ => None,
-    });
+    let influx = p.influx_sink().map(|i| LineEncoder::new(&p.schema, i));
     let mut alerts: Vec<AlertEvaluator> = p
         .alerts
         .iter()

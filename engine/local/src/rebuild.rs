@@ -10,7 +10,7 @@ use crate::sinks::write_atomic;
 use crate::{LocalError, Result, io};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use stk_dsl::ir::{Pipeline, SinkKind};
+use stk_dsl::ir::Pipeline;
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct RebuildSummary {
@@ -23,10 +23,7 @@ pub struct RebuildSummary {
 
 /// Rebuild `dir/lake` from `dir/raw`.
 pub fn rebuild_lake(p: &Pipeline, dir: &Path) -> Result<RebuildSummary> {
-    let Some(lake) = p.sinks.iter().find_map(|s| match &s.kind {
-        SinkKind::S3Parquet(l) => Some(l),
-        _ => None,
-    }) else {
+    let Some(lake) = p.lake_sink() else {
         return Err(LocalError::Config(
             "the pipeline has no `s3_parquet` sink, so there is no lake to rebuild".into(),
         ));

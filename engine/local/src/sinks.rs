@@ -5,7 +5,7 @@
 use crate::{Result, io};
 use rustc_hash::FxHashMap;
 use std::path::{Path, PathBuf};
-use stk_dsl::ir::{LakeSink, Pipeline, RawSink, SinkKind};
+use stk_dsl::ir::{LakeSink, Pipeline, RawSink};
 use stk_eval::Record;
 use stk_lake::compact::{DeadLetter, LakeWriter};
 use stk_lake::partition::{PartKey, Partitioner};
@@ -91,14 +91,10 @@ impl Batch {
 
 impl LocalSinks {
     pub fn new(p: &Pipeline, dir: &Path) -> Self {
-        let raw = p.sinks.iter().find_map(|s| match &s.kind {
-            SinkKind::S3Json(r) => Some((r.clone(), Partitioner::new(&p.schema, &r.partition))),
-            _ => None,
-        });
-        let lake = p.sinks.iter().find_map(|s| match &s.kind {
-            SinkKind::S3Parquet(l) => Some(l.clone()),
-            _ => None,
-        });
+        let raw = p
+            .raw_sink()
+            .map(|r| (r.clone(), Partitioner::new(&p.schema, &r.partition)));
+        let lake = p.lake_sink().cloned();
         LocalSinks {
             dir: dir.to_path_buf(),
             raw,
