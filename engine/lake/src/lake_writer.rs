@@ -113,12 +113,6 @@ impl LakeWriter {
         self.rows
     }
 
-    /// The lake's partitioning (a caller that computes the same key for another sink hands
-    /// it to [`LakeWriter::push_keyed`] instead of computing it twice).
-    pub fn partitioner(&self) -> &Partitioner {
-        &self.partitioner
-    }
-
     /// Add one (valid) record to its partition.
     pub fn push(&mut self, r: &Record) -> Result<()> {
         let mut key = std::mem::take(&mut self.key);
@@ -128,7 +122,8 @@ impl LakeWriter {
         pushed
     }
 
-    /// [`LakeWriter::push`] with the record's key already computed by [`Self::partitioner`].
+    /// [`LakeWriter::push`] with the record's key already computed (by a `Partitioner` of the
+    /// same keys: a caller that keys another sink the same way computes it once).
     pub fn push_keyed(&mut self, r: &Record, key: &[crate::partition::Part]) -> Result<()> {
         let part = match self.parts.get_mut(key) {
             Some(part) => part,

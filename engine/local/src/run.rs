@@ -104,7 +104,7 @@ fn run_replay(
     let mut position = skip;
     // Lines are read, decoded and validated on a second thread, a bounded queue ahead of
     // the engine (alerts, sinks, flushes), so memory stays bounded and both cores work.
-    let validator = Validator::new(p);
+    let validator = e.validator.clone();
     let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Chunk>>(DECODED_CHUNKS);
     std::thread::scope(|s| {
         s.spawn(move || {

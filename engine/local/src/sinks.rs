@@ -37,6 +37,8 @@ pub struct Batch {
     raw: FxHashMap<PartKey, Vec<u8>>,
     /// The current record's raw partition (a reused buffer).
     key: PartKey,
+    /// The lake partitions as the raw sink does, so it takes the raw sink's key.
+    lake_takes_raw_key: bool,
     lake: Option<LakeWriter>,
     pub records: Option<Vec<Record>>,
     pub dead: Vec<DeadLetter>,
@@ -54,7 +56,6 @@ impl Batch {
     pub fn push(&mut self, raw: Option<&Partitioner>, r: &Record, text: &[u8]) -> Result<()> {
         // The raw partition's key in a reused buffer (a new partition's is copied once), and
         // handed to the lake too when it partitions the same way (as `from = raw` usually does).
-        let mut shared = false;
         if let Some(partitioner) = raw {
             partitioner.key_into(r, &mut self.key);
             let body = match self.raw.get_mut(self.key.as_slice()) {
@@ -64,13 +65,9 @@ impl Batch {
             body.extend_from_slice(text);
             body.push(b'\n');
             self.fullest_partition = self.fullest_partition.max(body.len() as u64);
-            shared = self
-                .lake
-                .as_ref()
-                .is_some_and(|lake| lake.partitioner() == partitioner);
         }
         if let Some(lake) = &mut self.lake {
-            if shared {
+            if self.lake_takes_raw_key && raw.is_some() {
                 lake.push_keyed(r, &self.key)?;
             } else {
                 lake.push(r)?;
@@ -108,6 +105,11 @@ impl LocalSinks {
         Ok(Batch {
             raw: FxHashMap::default(),
             key: PartKey::default(),
+            lake_takes_raw_key: self.raw.as_ref().is_some_and(|(_, raw)| {
+                self.lake
+                    .as_ref()
+                    .is_some_and(|l| Partitioner::new(&p.schema, &l.partition) == *raw)
+            }),
             lake: self
                 .lake
                 .as_ref()
