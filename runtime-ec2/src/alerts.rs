@@ -35,7 +35,7 @@ impl RealtimeAlerts {
     /// Evaluate one valid record; returns what fired.
     pub fn push(&mut self, record: &Record) -> Vec<Firing> {
         for e in &mut self.evaluators {
-            e.push(record.clone(), &mut self.firings);
+            e.push(record, &mut self.firings);
         }
         std::mem::take(&mut self.firings)
     }

@@ -199,7 +199,7 @@ impl Notify {
             let mut ev = AlertEvaluator::new(alert, schema);
             let mut out = Vec::new();
             for r in all {
-                ev.push(r.clone(), &mut out);
+                ev.push(r, &mut out);
             }
             ev.flush(&mut out);
             firings.extend(out.into_iter().filter(|f| {

@@ -16,7 +16,8 @@ pub enum Verdict {
 }
 
 /// Admission state of one series. `T` is whatever the caller needs back on release
-/// (the record itself in streaming, a row index in batch).
+/// (the record itself in streaming, a row index in batch). An arriving item is borrowed and
+/// copied only when it has to be held for reordering (never without `lateness`).
 #[derive(Debug, Clone)]
 pub struct Admission<T> {
     lateness_us: i64,
@@ -37,7 +38,10 @@ impl<T> Admission<T> {
     }
 
     /// Offer an arriving record; released records go to `out` in `ts` order.
-    pub fn offer(&mut self, ts: i64, item: T, out: &mut impl FnMut(i64, T)) -> Verdict {
+    pub fn offer(&mut self, ts: i64, item: &T, out: &mut impl FnMut(i64, &T)) -> Verdict
+    where
+        T: Clone,
+    {
         if let Some(r) = self.released {
             if ts == r {
                 return Verdict::Duplicate;
@@ -59,7 +63,7 @@ impl<T> Admission<T> {
         if self.newest.is_some_and(|n| ts < n - self.lateness_us) {
             return Verdict::Late;
         }
-        self.held.insert(ts, item);
+        self.held.insert(ts, item.clone());
         let newest = self.newest.map_or(ts, |n| n.max(ts));
         self.newest = Some(newest);
         let watermark = newest - self.lateness_us;
@@ -69,16 +73,16 @@ impl<T> Admission<T> {
             }
             let (t, item) = entry.remove_entry();
             self.released = Some(t);
-            out(t, item);
+            out(t, &item);
         }
         Verdict::Admitted
     }
 
     /// Release everything still held (end of input, or shutdown).
-    pub fn flush(&mut self, out: &mut impl FnMut(i64, T)) {
+    pub fn flush(&mut self, out: &mut impl FnMut(i64, &T)) {
         while let Some((t, item)) = self.held.pop_first() {
             self.released = Some(t);
-            out(t, item);
+            out(t, &item);
         }
     }
 }
@@ -92,9 +96,9 @@ mod tests {
         let mut released = Vec::new();
         let verdicts = ts
             .iter()
-            .map(|&t| a.offer(t * 1000, t, &mut |_, x| released.push(x)))
+            .map(|&t| a.offer(t * 1000, &t, &mut |_, x| released.push(*x)))
             .collect();
-        a.flush(&mut |_, x| released.push(x));
+        a.flush(&mut |_, x| released.push(*x));
         (released, verdicts)
     }
 

@@ -10,14 +10,16 @@ use crate::record::Record;
 use crate::template::Renderer;
 use crate::value::{Value, ts_to_rfc3339};
 use crate::window::SlotState;
-use rustc_hash::FxHashMap;
+use hashbrown::Equivalent;
+use rustc_hash::FxBuildHasher;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use stk_dsl::ir::{Alert, Schema};
 
 /// A hashable form of a key value.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyPart {
     Null,
     Bool(bool),
@@ -40,10 +42,118 @@ impl From<&Value> for KeyPart {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// [`KeyPart`] borrowed from a record's value: what both hash, so that a series is found
+/// from the record without building its key (and counting another reference to a string).
+#[derive(PartialEq, Hash)]
+enum KeyPartRef<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(u64),
+    Str(&'a str),
+    Ts(i64),
+}
+
+impl<'a> From<&'a Value> for KeyPartRef<'a> {
+    fn from(v: &'a Value) -> Self {
+        match v {
+            Value::Null => KeyPartRef::Null,
+            Value::Bool(b) => KeyPartRef::Bool(*b),
+            Value::Int(i) => KeyPartRef::Int(*i),
+            Value::Float(f) => KeyPartRef::Float(f.to_bits()),
+            Value::Str(s) => KeyPartRef::Str(s),
+            Value::Ts(t) | Value::DurationMs(t) => KeyPartRef::Ts(*t),
+        }
+    }
+}
+
+impl KeyPart {
+    fn as_ref(&self) -> KeyPartRef<'_> {
+        match self {
+            KeyPart::Null => KeyPartRef::Null,
+            KeyPart::Bool(b) => KeyPartRef::Bool(*b),
+            KeyPart::Int(i) => KeyPartRef::Int(*i),
+            KeyPart::Float(f) => KeyPartRef::Float(*f),
+            KeyPart::Str(s) => KeyPartRef::Str(s),
+            KeyPart::Ts(t) => KeyPartRef::Ts(*t),
+        }
+    }
+}
+
+impl Hash for KeyPart {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.as_ref().hash(h);
+    }
+}
+
+/// A series' key: its parts' values.
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Key {
     One(KeyPart),
     Many(Vec<KeyPart>),
+}
+
+impl Key {
+    fn parts(&self) -> &[KeyPart] {
+        match self {
+            Key::One(p) => std::slice::from_ref(p),
+            Key::Many(ps) => ps,
+        }
+    }
+}
+
+/// Hashed as its parts in order, as [`KeyRef`] is.
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        for p in self.parts() {
+            p.as_ref().hash(h);
+        }
+    }
+}
+
+/// A record's key, borrowed from it: the lookup of an existing series allocates nothing.
+struct KeyRef<'a> {
+    fields: &'a [usize],
+    record: &'a Record,
+}
+
+impl KeyRef<'_> {
+    fn part(&self, i: usize) -> KeyPartRef<'_> {
+        self.record
+            .values
+            .get(i)
+            .map_or(KeyPartRef::Null, KeyPartRef::from)
+    }
+}
+
+impl Hash for KeyRef<'_> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        for &i in self.fields {
+            self.part(i).hash(h);
+        }
+    }
+}
+
+impl Equivalent<Key> for KeyRef<'_> {
+    fn equivalent(&self, key: &Key) -> bool {
+        let parts = key.parts();
+        matches!(key, Key::One(_)) == (self.fields.len() == 1)
+            && parts.len() == self.fields.len()
+            && parts
+                .iter()
+                .zip(self.fields)
+                .all(|(p, &i)| p.as_ref() == self.part(i))
+    }
+}
+
+impl From<&KeyRef<'_>> for Key {
+    fn from(k: &KeyRef<'_>) -> Key {
+        let part = |i: usize| k.record.values.get(i).map_or(KeyPart::Null, KeyPart::from);
+        match k.fields {
+            [i] => Key::One(part(*i)),
+            many => Key::Many(many.iter().map(|&i| part(i)).collect()),
+        }
+    }
 }
 
 /// Counts of what the evaluator saw.
@@ -165,7 +275,7 @@ impl SeriesState {
 
 pub struct AlertEvaluator {
     compiled: CompiledAlert,
-    series: FxHashMap<Key, Series>,
+    series: hashbrown::HashMap<Key, Series, FxBuildHasher>,
     work: Work,
 }
 
@@ -175,7 +285,7 @@ impl AlertEvaluator {
         let n = compiled.slots.specs.len();
         AlertEvaluator {
             compiled,
-            series: FxHashMap::default(),
+            series: Default::default(),
             work: Work {
                 slot_values: vec![Value::Null; n],
                 stats: AlertStats::default(),
@@ -196,25 +306,20 @@ impl AlertEvaluator {
         self.series.len()
     }
 
-    fn key(&self, r: &Record) -> Key {
-        match self.compiled.key_fields.as_slice() {
-            [] => Key::Many(Vec::new()),
-            [i] => Key::One(KeyPart::from(&r.values[*i])),
-            many => Key::Many(many.iter().map(|i| KeyPart::from(&r.values[*i])).collect()),
-        }
-    }
-
     /// Feed one record (in arrival order); firings it causes are appended to `out`.
-    pub fn push(&mut self, record: Record, out: &mut Vec<Firing>) {
+    pub fn push(&mut self, record: &Record, out: &mut Vec<Firing>) {
         self.work.stats.records += 1;
         let Value::Ts(ts) = record.values[self.compiled.ts_field] else {
             // Validation guarantees a timestamp; a record without one cannot be placed.
             self.work.stats.late += 1;
             return;
         };
-        let key = self.key(&record);
+        let key = KeyRef {
+            fields: &self.compiled.key_fields,
+            record,
+        };
         let compiled = &self.compiled;
-        let series = self.series.entry(key).or_insert_with(|| Series {
+        let series = self.series.entry_ref(&key).or_insert_with(|| Series {
             admit: Admission::new(compiled.alert.lateness_ms),
             state: SeriesState {
                 slots: compiled.new_slot_states(),
@@ -223,7 +328,7 @@ impl AlertEvaluator {
         });
         let work = &mut self.work;
         let verdict = series.admit.offer(ts, record, &mut |t, r| {
-            series.state.evaluate(compiled, work, t, &r, out)
+            series.state.evaluate(compiled, work, t, r, out)
         });
         match verdict {
             Verdict::Admitted => {}
@@ -238,7 +343,7 @@ impl AlertEvaluator {
         let work = &mut self.work;
         for series in self.series.values_mut() {
             let (admit, state) = (&mut series.admit, &mut series.state);
-            admit.flush(&mut |t, r| state.evaluate(compiled, work, t, &r, out));
+            admit.flush(&mut |t, r| state.evaluate(compiled, work, t, r, out));
         }
     }
 }

@@ -30,6 +30,12 @@ type Seen = FxHashMap<Box<[u8]>, (Arc<str>, bool)>;
 #[derive(Debug)]
 pub struct Scratch {
     pub record: Record,
+    /// Which scan last wrote each field (`scans` then): fields a record lacks are set to
+    /// null after its scan, so a field it has is written once, and a string field that holds
+    /// the same shared string already is not written at all (no count of its references
+    /// goes up and down per record).
+    written: Vec<u32>,
+    scans: u32,
     strings: Vec<Seen>,
     /// The field the next key most likely names (keys come in the same order line by line).
     guess: usize,
@@ -45,6 +51,8 @@ impl RecordDecoder {
             record: Record {
                 values: vec![Value::Null; self.fields.len()],
             },
+            written: vec![0; self.fields.len()],
+            scans: 0,
             strings: self.fields.iter().map(|_| FxHashMap::default()).collect(),
             guess: 0,
             quoted: self
@@ -65,17 +73,29 @@ impl RecordDecoder {
     /// Decode one plain JSON object into `s.record`; `false` when the text is anything but a
     /// plain, valid record (`s.record` is then unspecified and the caller decodes otherwise).
     pub fn decode_plain(&self, text: &[u8], s: &mut Scratch) -> bool {
-        if s.record.values.len() != self.fields.len() {
+        if s.record.values.len() != self.fields.len() || s.written.len() != self.fields.len() {
             *s = self.scratch();
         }
-        s.record.values.fill(Value::Null);
+        s.scans = s.scans.wrapping_add(1);
+        if s.scans == 0 {
+            // Wrapped around: no stamp may look like this scan's.
+            s.written.fill(0);
+            s.scans = 1;
+        }
         if self.scan(text, s).is_none() {
             return false;
         }
+        let scans = s.scans;
         self.fields
             .iter()
-            .zip(&s.record.values)
-            .all(|((_, _, required, _), v)| !(*required && v.is_null()))
+            .zip(&mut s.record.values)
+            .zip(&s.written)
+            .all(|(((_, _, required, _), v), &w)| {
+                if w != scans {
+                    *v = Value::Null;
+                }
+                !(*required && v.is_null())
+            })
     }
 
     fn scan(&self, text: &[u8], s: &mut Scratch) -> Option<()> {
@@ -147,11 +167,12 @@ impl RecordDecoder {
     fn value(&self, f: usize, c: &mut Cursor<'_>, s: &mut Scratch) -> Option<()> {
         let ty = self.fields[f].1;
         let slot = s.record.values.get_mut(f)?;
+        *s.written.get_mut(f)? = s.scans;
         match c.peek()? {
             b'"' => {
                 let (text, _) = c.string()?;
                 match ty {
-                    FieldType::String => *slot = self.string(f, text, &mut s.strings)?,
+                    FieldType::String => self.string(f, text, &mut s.strings, slot)?,
                     FieldType::Timestamp => *slot = Value::Ts(ts(text)?),
                     _ => return None,
                 }
@@ -182,13 +203,20 @@ impl RecordDecoder {
         Some(())
     }
 
-    /// A string field's value, shared with earlier records that had the same text; `None`
-    /// when it fails the field's pattern.
+    /// A string field's value into its slot, shared with earlier records that had the same
+    /// text (left as it is when the slot holds it already); `None` when it fails the field's
+    /// pattern.
     #[inline]
-    fn string(&self, f: usize, bytes: &[u8], strings: &mut [Seen]) -> Option<Value> {
+    fn string(&self, f: usize, bytes: &[u8], strings: &mut [Seen], slot: &mut Value) -> Option<()> {
         let seen = strings.get_mut(f)?;
         if let Some((v, ok)) = seen.get(bytes) {
-            return ok.then(|| Value::Str(v.clone()));
+            if !ok {
+                return None;
+            }
+            if !matches!(slot, Value::Str(old) if Arc::ptr_eq(old, v)) {
+                *slot = Value::Str(v.clone());
+            }
+            return Some(());
         }
         let text = utf8(bytes)?;
         let ok = self.fields[f].3.as_ref().is_none_or(|re| re.is_match(text));
@@ -196,7 +224,7 @@ impl RecordDecoder {
         if seen.len() < MAX_REMEMBERED {
             seen.insert(bytes.into(), (v.clone(), ok));
         }
-        ok.then_some(Value::Str(v))
+        ok.then(|| *slot = Value::Str(v))
     }
 }
 

@@ -33,7 +33,7 @@ fn fire(alert: &str, records: &[(&str, i64, Option<f64>)]) -> Vec<Firing> {
         let rec = v
             .validate_json(&json!({"symbol": sym, "ts": ts, "close": close}))
             .expect("valid");
-        eval.push(rec, &mut out);
+        eval.push(&rec, &mut out);
     }
     eval.flush(&mut out);
     out

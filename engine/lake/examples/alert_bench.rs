@@ -103,7 +103,7 @@ fn stream(p: &stk_dsl::ir::Pipeline, path: &str) {
     let mut out = Vec::new();
     let start = Instant::now();
     for r in records {
-        eval.push(r, &mut out);
+        eval.push(&r, &mut out);
     }
     let secs = start.elapsed().as_secs_f64();
     println!(

@@ -275,9 +275,9 @@ impl PartitionEvaluator for AdmitEvaluator {
             if ts.is_null(i) {
                 continue;
             }
-            admission.offer(ts.value(i), i, &mut |_, row| admitted[row] = true);
+            admission.offer(ts.value(i), &i, &mut |_, &row| admitted[row] = true);
         }
-        admission.flush(&mut |_, row| admitted[row] = true);
+        admission.flush(&mut |_, &row| admitted[row] = true);
         Ok(Arc::new(BooleanArray::from(admitted)))
     }
 }

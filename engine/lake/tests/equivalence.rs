@@ -54,7 +54,7 @@ fn streaming(p: &Pipeline, records: &[Record]) -> Vec<Firing> {
     for alert in &p.alerts {
         let mut e = AlertEvaluator::new(alert, &p.schema);
         for r in records {
-            e.push(r.clone(), &mut out);
+            e.push(r, &mut out);
         }
         e.flush(&mut out);
     }

@@ -165,7 +165,7 @@ fn actual(p: &Pipeline, case: &Case) -> Expect {
                         .then(|| String::from_utf8_lossy(&out).trim_end().to_string())
                 });
                 for a in &mut alerts {
-                    a.push(record.clone(), &mut firings);
+                    a.push(&record, &mut firings);
                 }
                 RecordExpect {
                     outcome: Some(Outcome::Valid),

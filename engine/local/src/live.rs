@@ -3,7 +3,6 @@
 //! Flushes on the raw sink's buffer interval or size, and on stop (Ctrl-C, `--for`). Fetch
 //! failures are reported and counted, and polling goes on.
 
-use crate::replay::Line;
 use crate::run::{Engine, Observer, RunOptions, RunSummary};
 use crate::{LocalError, Result};
 use std::sync::atomic::Ordering;
@@ -47,7 +46,7 @@ pub(crate) fn run_live(
         }
         for t in polled.ticks {
             e.summary.read += 1;
-            e.ingest(None, Line::Text(t.to_json()), false, obs);
+            e.ingest(t.to_json(), obs);
         }
         if e.buffer_full(opts) || e.last_flush.elapsed() >= e.buffer_interval() {
             e.flush(0, obs)?;

@@ -12,22 +12,6 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use stk_dsl::ir::{ReplayFormat, Schema};
 
-/// One line of a source: its JSON text, a document built from a CSV row, or the text that
-/// could not be read. (A live source hands the engine one at a time.)
-pub enum Line {
-    /// One JSON line, decoded by the validator.
-    Text(String),
-    /// A CSV row as the JSON record it stands for, and that record's text.
-    Json {
-        value: serde_json::Value,
-        text: String,
-    },
-    Bad {
-        text: String,
-        reason: String,
-    },
-}
-
 /// Lines of a replay file: their text back to back, and what each line is.
 #[derive(Default)]
 pub struct LineBatch {
@@ -60,25 +44,24 @@ impl LineBatch {
     }
 }
 
-/// The lines of a replay file, `per_batch` at a time, read as they are needed (memory does
-/// not grow with the file's length). Blank lines are skipped (and not counted).
+/// The lines of a replay file in batches, read as they are needed (memory does not grow
+/// with the file's length): a JSONL file's whole lines of one read of [`READ_BYTES`], a CSV
+/// file's rows `csv_rows` at a time. Blank lines are skipped (and not counted).
 pub fn batches(
     path: &Path,
     format: ReplayFormat,
     schema: &Schema,
-    per_batch: usize,
+    csv_rows: usize,
 ) -> Result<Box<dyn Iterator<Item = Result<LineBatch>> + Send>> {
-    let per_batch = per_batch.max(1);
+    let csv_rows = csv_rows.max(1);
     match format {
         ReplayFormat::Jsonl => {
             let file = std::fs::File::open(path).map_err(|e| io(path, e))?;
             Ok(Box::new(JsonlBatches {
                 file,
                 path: path.to_path_buf(),
-                buf: Vec::new(),
-                at: 0,
+                carry: Vec::new(),
                 eof: false,
-                per_batch,
             }))
         }
         ReplayFormat::Csv => {
@@ -99,7 +82,7 @@ pub fn batches(
                         }
                         Err(e) => batch.push(b"", LineKind::Bad(format!("CSV: {e}"))),
                     }
-                    if batch.len() == per_batch {
+                    if batch.len() == csv_rows {
                         break;
                     }
                 }
@@ -109,53 +92,80 @@ pub fn batches(
     }
 }
 
-/// Bytes read from the file at a time.
+/// Bytes read from the file at a time: one batch is the whole lines of one read.
 const READ_BYTES: usize = 1 << 20;
 
-/// A JSONL file cut into lines (`memchr`) as it is read.
+/// A JSONL file read in blocks of whole lines: each read lands in a fresh buffer (after the
+/// partial line the previous read ended with), which becomes the batch's text as it is, so a
+/// line's bytes are copied once, by the kernel, and the raw sink can keep the block itself.
 struct JsonlBatches {
     file: std::fs::File,
     path: PathBuf,
-    /// Bytes read and not yet cut into lines: `buf[at..]`.
-    buf: Vec<u8>,
-    at: usize,
+    /// The partial line the last read ended with.
+    carry: Vec<u8>,
     eof: bool,
-    per_batch: usize,
 }
 
 impl JsonlBatches {
-    /// The next line (without its newline, `\r\n` too), `None` at the end of the file.
-    fn next_line(&mut self) -> Result<Option<Range<usize>>> {
+    /// Read more of the file after `text`'s bytes; `false` at the end of the file.
+    fn read_more(&mut self, text: &mut Vec<u8>) -> Result<bool> {
+        text.reserve(READ_BYTES);
+        let before = text.len();
         loop {
-            if let Some(nl) = memchr::memchr(b'\n', &self.buf[self.at..]) {
-                let line = self.at..self.at + nl;
-                self.at += nl + 1;
-                return Ok(Some(trim_cr(&self.buf, line)));
+            // `read_to_end` reads into the spare capacity without zeroing it first.
+            match (&self.file)
+                .take(READ_BYTES as u64)
+                .read_to_end(text)
+            {
+                Ok(_) => return Ok(text.len() > before),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io(&self.path, e)),
             }
-            if self.eof {
-                if self.at < self.buf.len() {
-                    let line = self.at..self.buf.len();
-                    self.at = self.buf.len();
-                    return Ok(Some(trim_cr(&self.buf, line)));
-                }
-                return Ok(None);
-            }
-            // Keep the partial line, read more after it.
-            self.buf.drain(..self.at);
-            self.at = 0;
-            let len = self.buf.len();
-            self.buf.resize(len + READ_BYTES, 0);
-            let n = loop {
-                match self.file.read(&mut self.buf[len..]) {
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(io(&self.path, e)),
-                }
-            };
-            self.buf.truncate(len + n);
-            self.eof = n == 0;
         }
     }
+
+    fn next_block(&mut self) -> Result<Option<LineBatch>> {
+        loop {
+            if self.eof {
+                return Ok(None);
+            }
+            let mut text = Vec::with_capacity(self.carry.len() + READ_BYTES);
+            text.append(&mut self.carry);
+            // Read until the block holds a whole line (a line longer than a read takes more).
+            let mut scanned = 0;
+            let end = loop {
+                if !self.read_more(&mut text)? {
+                    self.eof = true;
+                    break text.len();
+                }
+                if let Some(nl) = memchr::memrchr(b'\n', &text[scanned..]) {
+                    break scanned + nl + 1;
+                }
+                scanned = text.len();
+            };
+            self.carry.extend_from_slice(&text[end..]);
+            text.truncate(end);
+            let lines = lines_of(&text);
+            if !lines.is_empty() {
+                return Ok(Some(LineBatch { text, lines }));
+            }
+        }
+    }
+}
+
+/// The lines of a block (without their newlines, `\r\n` too), blank ones left out.
+fn lines_of(text: &[u8]) -> Vec<(Range<usize>, LineKind)> {
+    let mut lines = Vec::with_capacity(text.len() / 128);
+    let mut at = 0;
+    // The last line may have no newline (the end of the file).
+    for nl in memchr::memchr_iter(b'\n', text).chain([text.len()]) {
+        let line = trim_cr(text, at..nl);
+        at = nl + 1;
+        if !text[line.clone()].iter().all(u8::is_ascii_whitespace) {
+            lines.push((line, LineKind::Json));
+        }
+    }
+    lines
 }
 
 fn trim_cr(buf: &[u8], line: Range<usize>) -> Range<usize> {
@@ -169,20 +179,7 @@ impl Iterator for JsonlBatches {
     type Item = Result<LineBatch>;
 
     fn next(&mut self) -> Option<Result<LineBatch>> {
-        let mut batch = LineBatch::default();
-        while batch.len() < self.per_batch {
-            match self.next_line() {
-                Ok(Some(line)) => {
-                    let text = &self.buf[line];
-                    if !text.iter().all(u8::is_ascii_whitespace) {
-                        batch.push(text, LineKind::Json);
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => return Some(Err(e)),
-            }
-        }
-        (!batch.is_empty()).then_some(Ok(batch))
+        self.next_block().transpose()
     }
 }
 
@@ -190,7 +187,8 @@ impl Iterator for JsonlBatches {
 mod tests {
     use super::*;
 
-    fn read(text: &[u8], per_batch: usize) -> Vec<Vec<String>> {
+    /// The lines of each batch of a JSONL file holding `text`.
+    fn read(text: &[u8]) -> Vec<Vec<String>> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.jsonl");
         std::fs::write(&path, text).unwrap();
@@ -199,7 +197,7 @@ mod tests {
             fields: Vec::new(),
             event_time: "ts".into(),
         };
-        batches(&path, ReplayFormat::Jsonl, &schema, per_batch)
+        batches(&path, ReplayFormat::Jsonl, &schema, 1)
             .unwrap()
             .map(|b| {
                 let b = b.unwrap();
@@ -213,26 +211,38 @@ mod tests {
 
     #[test]
     fn lines_are_cut_as_buf_read_lines_cuts_them_without_the_blank_ones() {
+        // (The last line, without a newline, is known to be whole only at the end of the
+        // file, so it may come in a batch of its own.)
         assert_eq!(
-            read(b"{\"a\":1}\r\n\n  \n{\"b\":2}\n{\"c\":3}", 2),
-            [vec!["{\"a\":1}", "{\"b\":2}"], vec!["{\"c\":3}"]]
+            read(b"{\"a\":1}\r\n\n  \n{\"b\":2}\n{\"c\":3}").concat(),
+            ["{\"a\":1}", "{\"b\":2}", "{\"c\":3}"]
         );
-        assert!(read(b"", 2).is_empty());
-        assert_eq!(read(b"x\n", 5), [vec!["x"]]);
-        // Lines across the reads of the file: one longer than a read, and many.
+        assert!(read(b"").is_empty());
+        assert!(read(b"\n \r\n").is_empty());
+        assert_eq!(read(b"x\n"), [vec!["x"]]);
+    }
+
+    #[test]
+    fn a_batch_is_whole_lines_of_a_read_whatever_their_length() {
+        // One line longer than a read, then two reads' worth of short lines.
         let long = "y".repeat(READ_BYTES + 10);
         let text = format!("{long}\n{}", "z\n".repeat(READ_BYTES));
-        let got = read(text.as_bytes(), usize::MAX);
-        assert_eq!(got.len(), 1);
-        assert_eq!(got[0].len(), READ_BYTES + 1);
-        assert_eq!(got[0][0], long);
-        assert!(got[0][1..].iter().all(|l| l == "z"));
+        let got = read(text.as_bytes());
+        assert!(got.len() >= 3, "{} batches", got.len());
+        assert!(got.iter().all(|b| !b.is_empty()));
+        let lines: Vec<&String> = got.iter().flatten().collect();
+        assert_eq!(lines.len(), READ_BYTES + 1);
+        assert_eq!(*lines[0], long);
+        assert!(lines[1..].iter().all(|l| *l == "z"));
+        // A read of nothing but blank lines is no batch; the line after it is read.
+        let blank = format!("{}x\n", "\n".repeat(READ_BYTES + 5));
+        assert_eq!(read(blank.as_bytes()), [vec!["x"]]);
     }
 
     #[test]
     fn bytes_that_are_not_utf8_are_kept_for_the_validator_to_reject() {
         assert_eq!(
-            read(b"{\"a\":\"\xff\"}\n", 4),
+            read(b"{\"a\":\"\xff\"}\n"),
             [vec!["{\"a\":\"\u{fffd}\"}"]]
         );
     }

@@ -4,9 +4,10 @@
 
 use crate::checkpoint::{self, Checkpoint};
 use crate::influx::{InfluxStats, LocalInflux};
-use crate::replay::{self, Line, LineBatch, LineKind};
-use crate::sinks::{Batch, Flushed, LocalSinks};
+use crate::replay::{self, LineBatch, LineKind};
+use crate::sinks::{Batch, Flushed, LocalSinks, Text};
 use crate::{LocalError, Result};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -106,13 +107,19 @@ fn run_replay(
     // the engine (alerts, sinks, flushes), so memory stays bounded and both cores work.
     let validator = e.validator.clone();
     let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Chunk>>(DECODED_CHUNKS);
+    // Chunks the engine is done with go back to be refilled (records decoded in place).
+    let (spent_tx, spent_rx) = std::sync::mpsc::channel::<Chunk>();
     std::thread::scope(|s| {
         s.spawn(move || {
             let mut scratch = validator.decoder.scratch();
             // Exact repeats are found here, off the engine thread (the busier one).
             let mut recent = RecentSet::new(RECENT);
             for batch in batches {
-                let chunk = batch.map(|b| decode_batch(&validator, &mut scratch, &mut recent, b));
+                let chunk = batch.map(|b| {
+                    let mut chunk = spent_rx.try_recv().unwrap_or_default();
+                    chunk.fill(&validator, &mut scratch, &mut recent, b);
+                    chunk
+                });
                 let failed = chunk.is_err();
                 if tx.send(chunk).is_err() || failed {
                     // The engine stopped (Ctrl-C, `--for`, an error), or reading did.
@@ -122,8 +129,8 @@ fn run_replay(
         });
         let mut i: u64 = 0;
         'read: for chunk in rx {
-            let chunk = chunk?;
-            for (span, line) in chunk.lines {
+            let mut chunk = chunk?;
+            for (k, (span, outcome)) in chunk.lines.drain(..).enumerate() {
                 let resumed = i < skip;
                 if !resumed {
                     if e.should_stop(opts) {
@@ -133,8 +140,12 @@ fn run_replay(
                     e.summary.read += 1;
                     position = i + 1;
                 }
-                let text = chunk.text.get(span).unwrap_or_default();
-                if let Some(Value::Ts(ts)) = e.take(Some(i as usize + 1), text, line, resumed, obs)
+                let text = Text {
+                    block: &chunk.text,
+                    span,
+                };
+                let decoded = outcome.with(chunk.records.get(k));
+                if let Some(Value::Ts(ts)) = e.take(Some(i as usize + 1), text, decoded, resumed, obs)
                     && let Some(x) = speed
                 {
                     pace(&mut first_ts, ts, x, &opts.stop);
@@ -148,77 +159,119 @@ fn run_replay(
                 e.progress(obs);
                 i += 1;
             }
+            // The reading thread may have stopped already; then the chunk is just dropped.
+            let _ = spent_tx.send(chunk);
         }
         e.finish(position, obs)
     })
 }
 
-/// Lines per chunk handed from the reading thread to the engine, and chunks in flight.
+/// Lines of CSV per chunk handed from the reading thread to the engine (a JSONL chunk is
+/// one read of the file), and chunks in flight.
 const DECODED_CHUNK: usize = 4096;
 const DECODED_CHUNKS: usize = 8;
 
-/// Lines decoded on the reading thread: their text back to back, each line's decoding.
+/// Lines decoded on the reading thread: the block of text they are in (which the raw sink
+/// keeps until it flushes), each line's span and outcome, and the valid lines' records
+/// (`records[k]` for line `k`). The engine hands a chunk back when it is done with it, and
+/// its records are decoded over in place: no allocation per record on either thread, and
+/// the strings the records share are counted by one thread only.
+#[derive(Default)]
 pub(crate) struct Chunk {
-    text: Vec<u8>,
-    lines: Vec<(std::ops::Range<usize>, Decoded)>,
+    text: Arc<Vec<u8>>,
+    lines: Vec<(Range<usize>, Outcome)>,
+    records: Vec<Record>,
 }
 
 /// Records remembered to find exact repeats.
 const RECENT: usize = 1 << 20;
 
-/// One line of the source, decoded and validated, or an exact repeat of a recent one.
-pub(crate) enum Decoded {
-    Record(std::result::Result<Record, Rejection>),
+/// What the reading thread made of one line (its record, when valid, is the chunk's).
+pub(crate) enum Outcome {
+    Valid,
+    Invalid(Rejection),
+    Duplicate,
+    Bad(String),
+}
+
+/// One line of the source as the engine takes it: its record (or why it has none), an
+/// exact repeat of a recent line, or a line that could not be read.
+pub(crate) enum Decoded<'r> {
+    Record(std::result::Result<&'r Record, Rejection>),
     Duplicate,
     Bad { reason: String },
 }
 
-/// Decode and validate a batch of lines (the reading thread's work): the plain-record
-/// scanner into the reused `scratch` first, the reference decoders for anything else.
-fn decode_batch(
-    validator: &Validator,
-    scratch: &mut Scratch,
-    recent: &mut RecentSet,
-    batch: LineBatch,
-) -> Chunk {
-    let lines = batch
-        .lines
-        .into_iter()
-        .map(|(span, kind)| {
-            let text = batch.text.get(span.clone()).unwrap_or_default();
-            let decoded = match kind {
-                _ if !matches!(kind, LineKind::Bad(_)) && !recent.insert(RecentSet::hash(text)) => {
-                    Decoded::Duplicate
-                }
-                LineKind::Json => {
-                    Decoded::Record(validator.validate_text_with(text, scratch).cloned())
-                }
-                LineKind::Csv(value) => Decoded::Record(validator.validate_json(&value)),
-                LineKind::Bad(reason) => Decoded::Bad { reason },
-            };
-            (span, decoded)
-        })
-        .collect();
-    Chunk {
-        text: batch.text,
-        lines,
+impl Outcome {
+    /// The line as the engine takes it, with its record when it is valid.
+    fn with(self, record: Option<&Record>) -> Decoded<'_> {
+        match (self, record) {
+            (Outcome::Valid, Some(r)) => Decoded::Record(Ok(r)),
+            (Outcome::Valid, None) => Decoded::Bad {
+                reason: "internal error: a valid line without its record".into(),
+            },
+            (Outcome::Invalid(rej), _) => Decoded::Record(Err(rej)),
+            (Outcome::Duplicate, _) => Decoded::Duplicate,
+            (Outcome::Bad(reason), _) => Decoded::Bad { reason },
+        }
     }
 }
 
-/// Decode and validate one line of a live source (`recent`: the exact repeats).
-fn decode(validator: &Validator, recent: &mut RecentSet, line: &Line) -> Decoded {
-    match line {
-        Line::Text(text) | Line::Json { text, .. }
-            if !recent.insert(RecentSet::hash(text.as_bytes())) =>
-        {
-            Decoded::Duplicate
+impl Chunk {
+    /// Decode and validate a batch of lines into this chunk (the reading thread's work): the
+    /// plain-record scanner first, each record decoded over the one this chunk held before,
+    /// the reference decoders for anything else.
+    fn fill(
+        &mut self,
+        validator: &Validator,
+        scratch: &mut Scratch,
+        recent: &mut RecentSet,
+        batch: LineBatch,
+    ) {
+        self.lines.clear();
+        let n = batch.lines.len();
+        if self.records.len() < n {
+            self.records.resize(n, scratch.record.clone());
         }
-        Line::Text(text) => Decoded::Record(validator.validate_text(text.as_bytes())),
-        Line::Json { value, .. } => Decoded::Record(validator.validate_json(value)),
-        Line::Bad { reason, .. } => Decoded::Bad {
-            reason: reason.clone(),
-        },
+        for ((span, kind), slot) in batch.lines.into_iter().zip(&mut self.records) {
+            let text = batch.text.get(span.clone()).unwrap_or_default();
+            let outcome = match kind {
+                _ if !matches!(kind, LineKind::Bad(_)) && !recent.insert(RecentSet::hash(text)) => {
+                    Outcome::Duplicate
+                }
+                LineKind::Json => {
+                    std::mem::swap(&mut scratch.record, slot);
+                    let checked = validator.validate_text_with(text, scratch).map(|_| ());
+                    std::mem::swap(&mut scratch.record, slot);
+                    match checked {
+                        Ok(()) => Outcome::Valid,
+                        Err(rej) => Outcome::Invalid(rej),
+                    }
+                }
+                LineKind::Csv(value) => match validator.validate_json(&value) {
+                    Ok(record) => {
+                        *slot = record;
+                        Outcome::Valid
+                    }
+                    Err(rej) => Outcome::Invalid(rej),
+                },
+                LineKind::Bad(reason) => Outcome::Bad(reason),
+            };
+            self.lines.push((span, outcome));
+        }
+        self.text = Arc::new(batch.text);
     }
+}
+
+/// Decode and validate one line of a live source; `None` for an exact repeat of a recent one.
+fn decode(
+    validator: &Validator,
+    recent: &mut RecentSet,
+    text: &str,
+) -> Option<std::result::Result<Record, Rejection>> {
+    recent
+        .insert(RecentSet::hash(text.as_bytes()))
+        .then(|| validator.validate_text(text.as_bytes()))
 }
 
 /// The state of a run, whatever its source: validation, alerts, the pending flush, the
@@ -297,27 +350,33 @@ impl<'p> Engine<'p> {
             || opts.for_duration.is_some_and(|d| self.start.elapsed() >= d)
     }
 
-    /// Take one record (line `line_no` of the source, when it has lines). Records before the
-    /// checkpoint (`resumed`) only warm the alert windows up. Returns the valid record's event
-    /// time (for pacing).
-    pub(crate) fn ingest(
-        &mut self,
-        line_no: Option<usize>,
-        line: Line,
-        resumed: bool,
-        obs: &mut dyn Observer,
-    ) -> Option<Value> {
-        let decoded = decode(&self.validator, &mut self.recent, &line);
-        let (Line::Text(text) | Line::Json { text, .. } | Line::Bad { text, .. }) = &line;
-        self.take(line_no, text.as_bytes(), decoded, resumed, obs)
+    /// Take one line of a live source.
+    pub(crate) fn ingest(&mut self, text: String, obs: &mut dyn Observer) -> Option<Value> {
+        let record;
+        let decoded = match decode(&self.validator, &mut self.recent, &text) {
+            Some(Ok(r)) => {
+                record = r;
+                Decoded::Record(Ok(&record))
+            }
+            Some(Err(rej)) => Decoded::Record(Err(rej)),
+            None => Decoded::Duplicate,
+        };
+        let block = Arc::new(text.into_bytes());
+        let text = Text {
+            block: &block,
+            span: 0..block.len(),
+        };
+        self.take(None, text, decoded, false, obs)
     }
 
-    /// [`Engine::ingest`] for a line already decoded (on the reading thread), with its text.
+    /// Take one line (line `line_no` of the source, when it has lines), decoded, with its
+    /// text. Records before the checkpoint (`resumed`) only warm the alert windows up.
+    /// Returns the valid record's event time (for pacing).
     pub(crate) fn take(
         &mut self,
         line_no: Option<usize>,
-        text: &[u8],
-        line: Decoded,
+        text: Text<'_>,
+        line: Decoded<'_>,
         resumed: bool,
         obs: &mut dyn Observer,
     ) -> Option<Value> {
@@ -332,7 +391,7 @@ impl<'p> Engine<'p> {
             Decoded::Bad { reason } => {
                 if !resumed {
                     self.summary.rejected += 1;
-                    let text = String::from_utf8_lossy(text).into_owned();
+                    let text = String::from_utf8_lossy(text.bytes()).into_owned();
                     self.pending.dead.push(
                         DeadLetter::new(&self.source_id, "decode", reason, text.into())
                             .at_line(line_no),
@@ -351,7 +410,7 @@ impl<'p> Engine<'p> {
                 }
                 if let Err(e) = self
                     .pending
-                    .push(self.out.sinks.raw_partitioner(), &record, text)
+                    .push(self.out.sinks.raw_partitioner(), record, text)
                 {
                     self.failed.get_or_insert(e);
                 }
@@ -364,6 +423,7 @@ impl<'p> Engine<'p> {
             Err(rej) => {
                 if !resumed {
                     self.summary.rejected += 1;
+                    let text = text.bytes();
                     let doc = match serde_json::from_slice(text) {
                         Ok(doc) if rej.rule != "decode" => doc,
                         _ => String::from_utf8_lossy(text).into_owned().into(),
@@ -378,13 +438,9 @@ impl<'p> Engine<'p> {
         }
     }
 
-    /// Every alert sees the record; the last one takes it (one copy fewer per record).
-    fn push_alerts(&mut self, record: Record) {
-        if let Some((last, rest)) = self.alerts.split_last_mut() {
-            for a in rest {
-                a.push(record.clone(), &mut self.firings);
-            }
-            last.push(record, &mut self.firings);
+    fn push_alerts(&mut self, record: &Record) {
+        for a in &mut self.alerts {
+            a.push(record, &mut self.firings);
         }
     }
 
@@ -432,7 +488,9 @@ impl<'p> Engine<'p> {
         }
         self.notifier
             .report(&mut self.firings, &mut self.summary, obs);
+        if std::env::var_os("STK_PHASES").is_some() { eprintln!("read phase {:?}", self.start.elapsed()); }
         self.flush(position, obs)?;
+        if std::env::var_os("STK_PHASES").is_some() { eprintln!("flushed {:?}", self.start.elapsed()); }
         self.summary.elapsed = self.start.elapsed();
         obs.progress(&self.summary);
         Ok(self.summary)

@@ -2,9 +2,11 @@
 //! Parquet lake files as the compact Lambda writes them, and dead letters. Every file is
 //! written to a temporary name and renamed, so an interrupted flush leaves nothing partial.
 
-use crate::{Result, io};
+use crate::{LocalError, Result, io};
 use rustc_hash::FxHashMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use stk_dsl::ir::{LakeSink, Pipeline, RawSink};
 use stk_eval::Record;
 use stk_lake::compact::{DeadLetter, LakeWriter};
@@ -30,11 +32,26 @@ pub struct LocalSinks {
     threads: usize,
 }
 
+/// A record's JSON text: a span of a block of text (a replay's read of its file, a live
+/// source's line), which the raw sink keeps until it flushes instead of copying the line.
+pub struct Text<'a> {
+    pub block: &'a Arc<Vec<u8>>,
+    pub span: Range<usize>,
+}
+
+impl Text<'_> {
+    pub fn bytes(&self) -> &[u8] {
+        self.block.get(self.span.clone()).unwrap_or_default()
+    }
+}
+
 /// Everything waiting for the next flush, already laid out as the sinks write it: raw JSON
 /// lines per raw partition, the lake's column builders, dead letters, and (for InfluxDB)
 /// the records themselves.
 pub struct Batch {
-    raw: FxHashMap<PartKey, Vec<u8>>,
+    raw: FxHashMap<PartKey, RawPart>,
+    /// The blocks of text the raw partitions' lines are in.
+    blocks: Vec<Arc<Vec<u8>>>,
     /// The current record's raw partition (a reused buffer).
     key: PartKey,
     /// The lake partitions as the raw sink does, so it takes the raw sink's key.
@@ -51,20 +68,75 @@ pub struct Batch {
     pub fullest_partition: u64,
 }
 
+/// One raw partition's lines: where each is, and their bytes with newlines.
+#[derive(Default)]
+struct RawPart {
+    pieces: Vec<Piece>,
+    bytes: u64,
+}
+
+/// Bytes of one of the batch's blocks, then a newline unless they end with one. Lines of a
+/// partition next to each other in the block (a replay sorted by partition) are one piece.
+#[derive(Clone, Copy, PartialEq, Debug)]
+struct Piece {
+    block: u32,
+    start: u32,
+    end: u32,
+    newline: bool,
+}
+
+impl Piece {
+    fn new(block: usize, span: Range<usize>, text: &[u8]) -> Result<Piece> {
+        // The newline after the line in the block, when there is one (not after `\r` or
+        // at the end of a file), is written with it.
+        let ends_line = text.get(span.end) == Some(&b'\n');
+        let end = span.end + usize::from(ends_line);
+        let n = |x: usize| {
+            u32::try_from(x).map_err(|_| {
+                LocalError::Config("a block of the source over 4 GiB (a line that long?)".into())
+            })
+        };
+        Ok(Piece {
+            block: n(block)?,
+            start: n(span.start)?,
+            end: n(end)?,
+            newline: !ends_line,
+        })
+    }
+
+    fn len(&self) -> u64 {
+        u64::from(self.end - self.start) + u64::from(self.newline)
+    }
+}
+
 impl Batch {
     /// Add one valid record with its JSON text.
-    pub fn push(&mut self, raw: Option<&Partitioner>, r: &Record, text: &[u8]) -> Result<()> {
+    pub fn push(&mut self, raw: Option<&Partitioner>, r: &Record, text: Text<'_>) -> Result<()> {
         // The raw partition's key in a reused buffer (a new partition's is copied once), and
         // handed to the lake too when it partitions the same way (as `from = raw` usually does).
         if let Some(partitioner) = raw {
             partitioner.key_into(r, &mut self.key);
-            let body = match self.raw.get_mut(self.key.as_slice()) {
-                Some(body) => body,
+            let block = match self.blocks.last() {
+                Some(last) if Arc::ptr_eq(last, text.block) => self.blocks.len() - 1,
+                _ => {
+                    self.blocks.push(text.block.clone());
+                    self.blocks.len() - 1
+                }
+            };
+            let piece = Piece::new(block, text.span.clone(), text.block)?;
+            let part = match self.raw.get_mut(self.key.as_slice()) {
+                Some(part) => part,
                 None => self.raw.entry(self.key.clone()).or_default(),
             };
-            body.extend_from_slice(text);
-            body.push(b'\n');
-            self.fullest_partition = self.fullest_partition.max(body.len() as u64);
+            part.bytes += piece.len();
+            match part.pieces.last_mut() {
+                Some(last) if last.block == piece.block && last.end == piece.start && !last.newline => {
+                    last.end = piece.end;
+                    last.newline = piece.newline;
+                }
+                _ => part.pieces.push(piece),
+            }
+            self.fullest_partition = self.fullest_partition.max(part.bytes);
         }
         if let Some(lake) = &mut self.lake {
             if self.lake_takes_raw_key && raw.is_some() {
@@ -77,7 +149,7 @@ impl Batch {
             records.push(r.clone());
         }
         self.len += 1;
-        self.bytes += text.len() as u64 + 1;
+        self.bytes += text.span.len() as u64 + 1;
         Ok(())
     }
 
@@ -104,6 +176,7 @@ impl LocalSinks {
     pub fn batch(&self, p: &Pipeline, keep_records: bool) -> Result<Batch> {
         Ok(Batch {
             raw: FxHashMap::default(),
+            blocks: Vec::new(),
             key: PartKey::default(),
             lake_takes_raw_key: self.raw.as_ref().is_some_and(|(_, raw)| {
                 self.lake
@@ -147,32 +220,41 @@ impl LocalSinks {
         let mut out = Flushed::default();
         let stem = format!("{}-raw-{seq:08}", p.name);
         let raw = std::mem::take(&mut batch.raw);
+        let blocks = std::mem::take(&mut batch.blocks);
         let write_raw = || -> Result<(usize, u64)> {
             let Some((_, partitioner)) = &self.raw else {
                 return Ok((0, 0));
             };
-            let mut groups: Vec<(String, Vec<u8>)> = raw
+            let mut groups: Vec<(String, RawPart)> = raw
                 .into_iter()
-                .map(|(k, body)| (partitioner.path(&k), body))
+                .map(|(k, part)| (partitioner.path(&k), part))
                 .collect();
             groups.sort_by(|a, b| a.0.cmp(&b.0));
             let (mut objects, mut bytes) = (0, 0);
-            for (part, body) in groups {
-                bytes += body.len() as u64;
-                write_atomic(
-                    &self
-                        .dir
-                        .join("raw")
-                        .join(&part)
-                        .join(format!("{stem}.json")),
-                    &body,
-                )?;
+            // Each object's lines gathered into one buffer: `writev` of a line per slice
+            // costs the kernel several times a plain write of the same bytes.
+            let mut body = Vec::new();
+            for (path, part) in groups {
+                bytes += part.bytes;
+                body.clear();
+                for p in &part.pieces {
+                    let block = blocks.get(p.block as usize).map_or(&[][..], |b| b.as_slice());
+                    body.extend_from_slice(block.get(p.start as usize..p.end as usize).unwrap_or_default());
+                    if p.newline {
+                        body.push(b'\n');
+                    }
+                }
+                let path = self.dir.join("raw").join(&path).join(format!("{stem}.json"));
+                write_atomic(&path, &body)?;
                 objects += 1;
             }
             Ok((objects, bytes))
         };
         let write_lake = |lake: &mut LakeWriter, out: &mut Flushed| -> Result<()> {
-            for f in lake.finish(&stem, self.threads)? {
+            let t0 = std::time::Instant::now();
+            let files = lake.finish(&stem, self.threads)?;
+            if std::env::var_os("STK_PHASES").is_some() { eprintln!("lake encoded {:?}", t0.elapsed()); }
+            for f in files {
                 out.bytes += f.bytes.len() as u64;
                 out.lake_bytes += f.bytes.len() as u64;
                 write_atomic(&self.dir.join("lake").join(&f.path), &f.bytes)?;
@@ -186,6 +268,7 @@ impl LocalSinks {
                 Some(lake) => write_lake(lake, &mut out),
                 None => Ok(()),
             };
+            if std::env::var_os("STK_PHASES").is_some() { eprintln!("lake written"); }
             let raw = raw
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));

@@ -31,7 +31,7 @@ pub fn run(args: &BacktestArgs) -> Result<ExitCode> {
             for alert in &ir.alerts {
                 let mut eval = AlertEvaluator::new(alert, &ir.schema);
                 for r in &records {
-                    eval.push(r.clone(), &mut firings);
+                    eval.push(r, &mut firings);
                 }
                 eval.flush(&mut firings);
             }
