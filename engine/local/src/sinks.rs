@@ -251,10 +251,7 @@ impl LocalSinks {
             Ok((objects, bytes))
         };
         let write_lake = |lake: &mut LakeWriter, out: &mut Flushed| -> Result<()> {
-            let t0 = std::time::Instant::now();
-            let files = lake.finish(&stem, self.threads)?;
-            if std::env::var_os("STK_PHASES").is_some() { eprintln!("lake encoded {:?}", t0.elapsed()); }
-            for f in files {
+            for f in lake.finish(&stem, self.threads)? {
                 out.bytes += f.bytes.len() as u64;
                 out.lake_bytes += f.bytes.len() as u64;
                 write_atomic(&self.dir.join("lake").join(&f.path), &f.bytes)?;
@@ -268,7 +265,6 @@ impl LocalSinks {
                 Some(lake) => write_lake(lake, &mut out),
                 None => Ok(()),
             };
-            if std::env::var_os("STK_PHASES").is_some() { eprintln!("lake written"); }
             let raw = raw
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
