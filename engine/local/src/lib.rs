@@ -12,6 +12,7 @@ pub mod checkpoint;
 pub mod influx;
 mod live;
 pub mod mail;
+mod mapped;
 pub mod rebuild;
 pub mod replay;
 pub mod run;

@@ -1,21 +1,23 @@
 //! Replaying recorded ticks: a JSONL or CSV file, one record per line, streamed in batches of
 //! lines, optionally paced by event time at `speed` times real time.
 //!
-//! A batch holds its lines' text back to back in one buffer (one copy per line, no
-//! allocation per line): at `--speed max` a replay reads a million lines a second, and a
-//! `String` per line, allocated on the reading thread and freed on the engine's, was a good
-//! part of both threads' time.
+//! A batch is a block of text and the spans of its lines (no allocation or copy per line): at
+//! `--speed max` a replay reads a million lines a second. A regular JSONL file is mapped
+//! (`mapped.rs`): its lines are never copied until the raw sink writes them; anything else
+//! (a pipe) is read in blocks.
 
+use crate::sinks::Block;
 use crate::{Result, io};
 use std::io::Read;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use stk_dsl::ir::{ReplayFormat, Schema};
 
-/// Lines of a replay file: their text back to back, and what each line is.
-#[derive(Default)]
+/// Lines of a replay file: the block of text they are in, and each line's span and kind.
 pub struct LineBatch {
-    pub text: Vec<u8>,
+    /// A read of the file, a window of its map, or CSV rows as JSON lines.
+    pub text: Block,
     pub lines: Vec<(Range<usize>, LineKind)>,
 }
 
@@ -28,25 +30,24 @@ pub enum LineKind {
     Bad(String),
 }
 
-impl LineBatch {
+/// CSV rows as JSON lines, back to back.
+#[derive(Default)]
+struct Rows {
+    text: Vec<u8>,
+    lines: Vec<(Range<usize>, LineKind)>,
+}
+
+impl Rows {
     fn push(&mut self, text: &[u8], kind: LineKind) {
         let at = self.text.len();
         self.text.extend_from_slice(text);
         self.lines.push((at..self.text.len(), kind));
     }
-
-    pub fn len(&self) -> usize {
-        self.lines.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.lines.is_empty()
-    }
 }
 
 /// The lines of a replay file in batches, read as they are needed (memory does not grow
-/// with the file's length): a JSONL file's whole lines of one read of [`READ_BYTES`], a CSV
-/// file's rows `csv_rows` at a time. Blank lines are skipped (and not counted).
+/// with the file's length): a JSONL file's whole lines of about [`READ_BYTES`], a CSV file's
+/// rows `csv_rows` at a time. Blank lines are skipped (and not counted).
 pub fn batches(
     path: &Path,
     format: ReplayFormat,
@@ -57,6 +58,11 @@ pub fn batches(
     match format {
         ReplayFormat::Jsonl => {
             let file = std::fs::File::open(path).map_err(|e| io(path, e))?;
+            let file = match crate::mapped::MappedBatches::new(file, path)? {
+                Ok(mapped) => return Ok(Box::new(mapped)),
+                // Not a regular file, or it cannot be mapped: read it.
+                Err(file) => file,
+            };
             Ok(Box::new(JsonlBatches {
                 file,
                 path: path.to_path_buf(),
@@ -72,7 +78,7 @@ pub fn batches(
             let types = stk_lake::input::csv_types(schema, &headers);
             let mut rows = reader.into_records();
             Ok(Box::new(std::iter::from_fn(move || {
-                let mut batch = LineBatch::default();
+                let mut batch = Rows::default();
                 for row in rows.by_ref() {
                     match row {
                         Ok(row) => {
@@ -82,18 +88,23 @@ pub fn batches(
                         }
                         Err(e) => batch.push(b"", LineKind::Bad(format!("CSV: {e}"))),
                     }
-                    if batch.len() == csv_rows {
+                    if batch.lines.len() == csv_rows {
                         break;
                     }
                 }
-                (!batch.is_empty()).then_some(Ok(batch))
+                (!batch.lines.is_empty()).then(|| {
+                    Ok(LineBatch {
+                        text: Arc::new(batch.text),
+                        lines: batch.lines,
+                    })
+                })
             })))
         }
     }
 }
 
-/// Bytes read from the file at a time: one batch is the whole lines of one read.
-const READ_BYTES: usize = 1 << 20;
+/// Bytes of a JSONL file per batch (its whole lines).
+pub(crate) const READ_BYTES: usize = 1 << 20;
 
 /// A JSONL file read in blocks of whole lines: each read lands in a fresh buffer (after the
 /// partial line the previous read ended with), which becomes the batch's text as it is, so a
@@ -145,23 +156,34 @@ impl JsonlBatches {
             };
             self.carry.extend_from_slice(&text[end..]);
             text.truncate(end);
-            let lines = lines_of(&text);
+            let lines = lines_of(&text, 0..text.len());
             if !lines.is_empty() {
-                return Ok(Some(LineBatch { text, lines }));
+                return Ok(Some(LineBatch {
+                    text: Arc::new(text),
+                    lines,
+                }));
             }
         }
     }
 }
 
-/// The lines of a block (without their newlines, `\r\n` too), blank ones left out.
-fn lines_of(text: &[u8]) -> Vec<(Range<usize>, LineKind)> {
-    let mut lines = Vec::with_capacity(text.len() / 128);
-    let mut at = 0;
+/// The lines of `text[within]`, whole lines (without their newlines, `\r\n` too), blank ones
+/// left out; spans are into `text`.
+pub(crate) fn lines_of(text: &[u8], within: Range<usize>) -> Vec<(Range<usize>, LineKind)> {
+    let Some(part) = text.get(within.clone()) else {
+        return Vec::new();
+    };
+    let mut lines = Vec::with_capacity(part.len() / 128);
+    let mut at = within.start;
     // The last line may have no newline (the end of the file).
-    for nl in memchr::memchr_iter(b'\n', text).chain([text.len()]) {
+    let ends = memchr::memchr_iter(b'\n', part).map(|nl| within.start + nl);
+    for nl in ends.chain([within.end]) {
         let line = trim_cr(text, at..nl);
         at = nl + 1;
-        if !text[line.clone()].iter().all(u8::is_ascii_whitespace) {
+        if text
+            .get(line.clone())
+            .is_some_and(|l| !l.iter().all(u8::is_ascii_whitespace))
+        {
             lines.push((line, LineKind::Json));
         }
     }
@@ -203,7 +225,10 @@ mod tests {
                 let b = b.unwrap();
                 b.lines
                     .iter()
-                    .map(|(r, _)| String::from_utf8_lossy(&b.text[r.clone()]).into_owned())
+                    .map(|(r, _)| {
+                        String::from_utf8_lossy(&crate::sinks::bytes(&b.text)[r.clone()])
+                            .into_owned()
+                    })
                     .collect()
             })
             .collect()

@@ -5,7 +5,7 @@
 use crate::checkpoint::{self, Checkpoint};
 use crate::influx::{InfluxStats, LocalInflux};
 use crate::replay::{self, LineBatch, LineKind};
-use crate::sinks::{Batch, Flushed, LocalSinks, Text};
+use crate::sinks::{Batch, Block, Flushed, LocalSinks, Text, bytes};
 use crate::{LocalError, Result};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -179,11 +179,20 @@ const DECODED_CHUNKS: usize = 8;
 /// (`records[k]` for line `k`). The engine hands a chunk back when it is done with it, and
 /// its records are decoded over in place: no allocation per record on either thread, and
 /// the strings the records share are counted by one thread only.
-#[derive(Default)]
 pub(crate) struct Chunk {
-    text: Arc<Vec<u8>>,
+    text: Block,
     lines: Vec<(Range<usize>, Outcome)>,
     records: Vec<Record>,
+}
+
+impl Default for Chunk {
+    fn default() -> Self {
+        Chunk {
+            text: Arc::new(Vec::new()),
+            lines: Vec::new(),
+            records: Vec::new(),
+        }
+    }
 }
 
 /// Records remembered to find exact repeats.
@@ -237,7 +246,7 @@ impl Chunk {
             self.records.resize(n, scratch.record.clone());
         }
         for ((span, kind), slot) in batch.lines.into_iter().zip(&mut self.records) {
-            let text = batch.text.get(span.clone()).unwrap_or_default();
+            let text = bytes(&batch.text).get(span.clone()).unwrap_or_default();
             let outcome = match kind {
                 _ if !matches!(kind, LineKind::Bad(_)) && !recent.insert(RecentSet::hash(text)) => {
                     Outcome::Duplicate
@@ -262,7 +271,7 @@ impl Chunk {
             };
             self.lines.push((span, outcome));
         }
-        self.text = Arc::new(batch.text);
+        self.text = batch.text;
     }
 }
 
@@ -364,10 +373,11 @@ impl<'p> Engine<'p> {
             Some(Err(rej)) => Decoded::Record(Err(rej)),
             None => Decoded::Duplicate,
         };
-        let block = Arc::new(text.into_bytes());
+        let span = 0..text.len();
+        let block: Block = Arc::new(text.into_bytes());
         let text = Text {
             block: &block,
-            span: 0..block.len(),
+            span,
         };
         self.take(None, text, decoded, false, obs)
     }

@@ -32,16 +32,25 @@ pub struct LocalSinks {
     threads: usize,
 }
 
-/// A record's JSON text: a span of a block of text (a replay's read of its file, a live
-/// source's line), which the raw sink keeps until it flushes instead of copying the line.
+/// A block of source text (a read of a replay file, a window of its map, a live source's
+/// line), shared by the lines in it: the raw sink keeps their blocks until it flushes
+/// instead of copying each line.
+pub type Block = Arc<dyn AsRef<[u8]> + Send + Sync>;
+
+/// The bytes of a block.
+pub fn bytes(block: &Block) -> &[u8] {
+    (**block).as_ref()
+}
+
+/// A record's JSON text: a span of a block.
 pub struct Text<'a> {
-    pub block: &'a Arc<Vec<u8>>,
+    pub block: &'a Block,
     pub span: Range<usize>,
 }
 
 impl Text<'_> {
     pub fn bytes(&self) -> &[u8] {
-        self.block.get(self.span.clone()).unwrap_or_default()
+        bytes(self.block).get(self.span.clone()).unwrap_or_default()
     }
 }
 
@@ -51,7 +60,7 @@ impl Text<'_> {
 pub struct Batch {
     raw: FxHashMap<PartKey, RawPart>,
     /// The blocks of text the raw partitions' lines are in.
-    blocks: Vec<Arc<Vec<u8>>>,
+    blocks: Vec<Block>,
     /// The current record's raw partition (a reused buffer).
     key: PartKey,
     /// The lake partitions as the raw sink does, so it takes the raw sink's key.
@@ -123,7 +132,7 @@ impl Batch {
                     self.blocks.len() - 1
                 }
             };
-            let piece = Piece::new(block, text.span.clone(), text.block)?;
+            let piece = Piece::new(block, text.span.clone(), bytes(text.block))?;
             let part = match self.raw.get_mut(self.key.as_slice()) {
                 Some(part) => part,
                 None => self.raw.entry(self.key.clone()).or_default(),
@@ -230,15 +239,15 @@ impl LocalSinks {
                 .map(|(k, part)| (partitioner.path(&k), part))
                 .collect();
             groups.sort_by(|a, b| a.0.cmp(&b.0));
-            let (mut objects, mut bytes) = (0, 0);
+            let (mut objects, mut written) = (0, 0);
             // Each object's lines gathered into one buffer: `writev` of a line per slice
             // costs the kernel several times a plain write of the same bytes.
             let mut body = Vec::new();
             for (path, part) in groups {
-                bytes += part.bytes;
+                written += part.bytes;
                 body.clear();
                 for p in &part.pieces {
-                    let block = blocks.get(p.block as usize).map_or(&[][..], |b| b.as_slice());
+                    let block = blocks.get(p.block as usize).map_or(&[][..], bytes);
                     body.extend_from_slice(block.get(p.start as usize..p.end as usize).unwrap_or_default());
                     if p.newline {
                         body.push(b'\n');
@@ -248,7 +257,7 @@ impl LocalSinks {
                 write_atomic(&path, &body)?;
                 objects += 1;
             }
-            Ok((objects, bytes))
+            Ok((objects, written))
         };
         let write_lake = |lake: &mut LakeWriter, out: &mut Flushed| -> Result<()> {
             for f in lake.finish(&stem, self.threads)? {
