@@ -60,7 +60,10 @@ impl MappedBatches {
             if !covered {
                 let off = self.at - self.at % ALIGN;
                 let size = (end - off).max(WINDOW).min(self.len - off);
-                self.window = (off, map(&self.file, off, size).map_err(|e| io(&self.path, e))?);
+                self.window = (
+                    off,
+                    map(&self.file, off, size).map_err(|e| io(&self.path, e))?,
+                );
             }
             let (off, block) = &self.window;
             let text = bytes(block);
@@ -106,7 +109,12 @@ fn map(file: &File, offset: u64, len: u64) -> std::io::Result<Block> {
     // truncating it while it is replayed would make reading the lost pages fault (SIGBUS),
     // as with any reader that maps files (ripgrep, for one); the length replayed is the
     // length at open, so a file growing meanwhile is fine.
-    let map = unsafe { memmap2::MmapOptions::new().offset(offset).len(len).map(file)? };
+    let map = unsafe {
+        memmap2::MmapOptions::new()
+            .offset(offset)
+            .len(len)
+            .map(file)?
+    };
     Ok(Arc::new(map))
 }
 
@@ -150,13 +158,22 @@ mod tests {
         let got = mapped_lines(text.as_bytes());
         assert_eq!(got.len(), short + 2);
         assert_eq!(got[0], long);
-        assert!(got[1..=short].iter().enumerate().all(|(i, l)| *l == (i % 7).to_string()));
+        assert!(
+            got[1..=short]
+                .iter()
+                .enumerate()
+                .all(|(i, l)| *l == (i % 7).to_string())
+        );
         assert_eq!(got[short + 1], long);
     }
 
     #[test]
     fn a_pipe_is_not_mapped() {
         let file = File::open("/dev/null").unwrap();
-        assert!(MappedBatches::new(file, Path::new("/dev/null")).unwrap().is_err());
+        assert!(
+            MappedBatches::new(file, Path::new("/dev/null"))
+                .unwrap()
+                .is_err()
+        );
     }
 }

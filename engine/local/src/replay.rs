@@ -124,10 +124,7 @@ impl JsonlBatches {
         let before = text.len();
         loop {
             // `read_to_end` reads into the spare capacity without zeroing it first.
-            match (&self.file)
-                .take(READ_BYTES as u64)
-                .read_to_end(text)
-            {
+            match (&self.file).take(READ_BYTES as u64).read_to_end(text) {
                 Ok(_) => return Ok(text.len() > before),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(io(&self.path, e)),
@@ -209,29 +206,39 @@ impl Iterator for JsonlBatches {
 mod tests {
     use super::*;
 
-    /// The lines of each batch of a JSONL file holding `text`.
+    fn lines(batches: impl Iterator<Item = Result<LineBatch>>) -> Vec<Vec<String>> {
+        batches
+            .map(|b| {
+                let b = b.unwrap();
+                let text = crate::sinks::bytes(&b.text);
+                b.lines
+                    .iter()
+                    .map(|(r, _)| String::from_utf8_lossy(&text[r.clone()]).into_owned())
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The lines of each batch of a JSONL file holding `text`, read as a pipe is; mapped, as
+    /// a regular file is, the same lines come out.
     fn read(text: &[u8]) -> Vec<Vec<String>> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.jsonl");
         std::fs::write(&path, text).unwrap();
+        let read = lines(JsonlBatches {
+            file: std::fs::File::open(&path).unwrap(),
+            path: path.clone(),
+            carry: Vec::new(),
+            eof: false,
+        });
         let schema = Schema {
             name: "q".into(),
             fields: Vec::new(),
             event_time: "ts".into(),
         };
-        batches(&path, ReplayFormat::Jsonl, &schema, 1)
-            .unwrap()
-            .map(|b| {
-                let b = b.unwrap();
-                b.lines
-                    .iter()
-                    .map(|(r, _)| {
-                        String::from_utf8_lossy(&crate::sinks::bytes(&b.text)[r.clone()])
-                            .into_owned()
-                    })
-                    .collect()
-            })
-            .collect()
+        let mapped = lines(batches(&path, ReplayFormat::Jsonl, &schema, 1).unwrap());
+        assert_eq!(read.concat(), mapped.concat());
+        read
     }
 
     #[test]
@@ -266,9 +273,6 @@ mod tests {
 
     #[test]
     fn bytes_that_are_not_utf8_are_kept_for_the_validator_to_reject() {
-        assert_eq!(
-            read(b"{\"a\":\"\xff\"}\n"),
-            [vec!["{\"a\":\"\u{fffd}\"}"]]
-        );
+        assert_eq!(read(b"{\"a\":\"\xff\"}\n"), [vec!["{\"a\":\"\u{fffd}\"}"]]);
     }
 }

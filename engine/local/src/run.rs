@@ -145,7 +145,8 @@ fn run_replay(
                     span,
                 };
                 let decoded = outcome.with(chunk.records.get(k));
-                if let Some(Value::Ts(ts)) = e.take(Some(i as usize + 1), text, decoded, resumed, obs)
+                if let Some(Value::Ts(ts)) =
+                    e.take(Some(i as usize + 1), text, decoded, resumed, obs)
                     && let Some(x) = speed
                 {
                     pace(&mut first_ts, ts, x, &opts.stop);
@@ -157,7 +158,7 @@ fn run_replay(
                     e.flush(position, obs)?;
                 }
                 // At full speed, not a read of the clock per record.
-                if speed.is_some() || i % 1024 == 0 {
+                if speed.is_some() || i.is_multiple_of(1024) {
                     e.progress(obs);
                 }
                 i += 1;
@@ -170,7 +171,7 @@ fn run_replay(
 }
 
 /// Lines of CSV per chunk handed from the reading thread to the engine (a JSONL chunk is
-/// one read of the file), and chunks in flight.
+/// about `replay::READ_BYTES` of whole lines), and chunks in flight.
 const DECODED_CHUNK: usize = 4096;
 const DECODED_CHUNKS: usize = 8;
 

@@ -139,7 +139,9 @@ impl Batch {
             };
             part.bytes += piece.len();
             match part.pieces.last_mut() {
-                Some(last) if last.block == piece.block && last.end == piece.start && !last.newline => {
+                Some(last)
+                    if last.block == piece.block && last.end == piece.start && !last.newline =>
+                {
                     last.end = piece.end;
                     last.newline = piece.newline;
                 }
@@ -248,12 +250,20 @@ impl LocalSinks {
                 body.clear();
                 for p in &part.pieces {
                     let block = blocks.get(p.block as usize).map_or(&[][..], bytes);
-                    body.extend_from_slice(block.get(p.start as usize..p.end as usize).unwrap_or_default());
+                    body.extend_from_slice(
+                        block
+                            .get(p.start as usize..p.end as usize)
+                            .unwrap_or_default(),
+                    );
                     if p.newline {
                         body.push(b'\n');
                     }
                 }
-                let path = self.dir.join("raw").join(&path).join(format!("{stem}.json"));
+                let path = self
+                    .dir
+                    .join("raw")
+                    .join(&path)
+                    .join(format!("{stem}.json"));
                 write_atomic(&path, &body)?;
                 objects += 1;
             }
