@@ -3,15 +3,24 @@
 # and peak resident memory, for replays of growing length (memory must not grow with it).
 # The pipeline is pipelines/demo.stk (raw JSON + Parquet lake + the 1%-move alert); the
 # ticks are compact_bench's generator (pipelines/stocks.stk's record, 500 symbols, 5 s apart).
-#   bash bench/run-local.sh [--example] [TICKS...]      default: 1000000 4000000
+#   bash bench/run-local.sh [--example] [--disk] [TICKS...]      default: 1000000 4000000
 # --example runs stk-local's replay_bench example instead of the stkc binary: the same
 # `stk_local::run` call with the CLI's options, without the >15 min release build of stkc.
+# The replay file and the lake are in memory (/dev/shm) where there is one, so the figures are
+# stkc's and not the disk's: on this VM's ext4 disk, runs right after another had written a
+# few GB varied by up to 1.6x (writeback throttling: system time tripled). --disk puts them
+# under $TMPDIR instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/stkc-target}"
 example=0
 if [ "${1:-}" = "--example" ]; then
   example=1
+  shift
+fi
+disk=0
+if [ "${1:-}" = "--disk" ]; then
+  disk=1
   shift
 fi
 cargo build --release -q -p stk-lake --example compact_bench
@@ -21,7 +30,7 @@ if [ "$example" = 1 ]; then
 else
   cargo build --release -q -p stkc --bin stkc
 fi
-dir="$(mktemp -d)"
+if [ "$disk" = 0 ] && [ -w /dev/shm ]; then dir="$(mktemp -d -p /dev/shm)"; else dir="$(mktemp -d)"; fi
 trap 'rm -rf "$dir"' EXIT
 for n in "${@:-1000000 4000000}"; do
   for ticks in $n; do

@@ -191,13 +191,25 @@ impl LakeWriter {
     /// One Parquet file per partition, `<partition path><stem>.parquet`, in path order,
     /// encoded on up to `threads` threads. The writer is empty afterwards.
     pub fn finish(&mut self, stem: &str, threads: usize) -> Result<Vec<LakeFile>> {
+        self.finish_each(stem, threads, Ok)
+    }
+
+    /// [`LakeWriter::finish`], each file handed to `sink` on the thread that encoded it, as
+    /// soon as it is encoded (a caller writing files to disk overlaps the writes with the
+    /// encoding, and holds no more than one file per thread); `sink`'s results in path order.
+    pub fn finish_each<T: Send>(
+        &mut self,
+        stem: &str,
+        threads: usize,
+        sink: impl Fn(LakeFile) -> Result<T> + Sync,
+    ) -> Result<Vec<T>> {
         let mut parts: Vec<(String, Part)> = std::mem::take(&mut self.parts)
             .into_iter()
             .map(|(k, part): (PartKey, Part)| (self.partitioner.path(&k), part))
             .collect();
         self.rows = 0;
         parts.sort_by(|a, b| a.0.cmp(&b.0));
-        let encode = |(dir, mut part): (String, Part)| -> Result<LakeFile> {
+        let encode = |(dir, mut part): (String, Part)| -> Result<T> {
             if part.pending > 0 {
                 let batch = finish_batch(&self.file_schema, &mut part.builders, part.pending)?;
                 part.batches.push(batch);
@@ -218,7 +230,7 @@ impl LakeWriter {
                 w.write(b)?;
             }
             w.close()?;
-            Ok(LakeFile {
+            sink(LakeFile {
                 path: format!("{dir}{stem}.parquet"),
                 bytes,
                 rows: part.rows,
@@ -234,7 +246,7 @@ impl LakeWriter {
         for (i, part) in parts.into_iter().enumerate() {
             hands[i % threads].push((i, part));
         }
-        let mut done: Vec<(usize, Result<LakeFile>)> = std::thread::scope(|s| {
+        let mut done: Vec<(usize, Result<T>)> = std::thread::scope(|s| {
             let workers: Vec<_> = hands
                 .into_iter()
                 .map(|hand| {

@@ -269,11 +269,21 @@ impl LocalSinks {
             }
             Ok((objects, written))
         };
+        // Each lake file is written by the thread that encoded it, as soon as it is encoded.
         let write_lake = |lake: &mut LakeWriter, out: &mut Flushed| -> Result<()> {
-            for f in lake.finish(&stem, self.threads)? {
-                out.bytes += f.bytes.len() as u64;
-                out.lake_bytes += f.bytes.len() as u64;
-                write_atomic(&self.dir.join("lake").join(&f.path), &f.bytes)?;
+            let write = |f: stk_lake::compact::LakeFile| match write_atomic(
+                &self.dir.join("lake").join(&f.path),
+                &f.bytes,
+            ) {
+                Ok(()) => Ok(f.bytes.len() as u64),
+                Err(LocalError::Io { path, source }) => {
+                    Err(stk_lake::LakeError::Io { path, source })
+                }
+                Err(e) => Err(stk_lake::LakeError::Sink(e.to_string())),
+            };
+            for bytes in lake.finish_each(&stem, self.threads, write)? {
+                out.bytes += bytes;
+                out.lake_bytes += bytes;
                 out.lake_files += 1;
             }
             Ok(())
