@@ -28,6 +28,8 @@ pub struct LocalSinks {
     dir: PathBuf,
     raw: Option<(RawSink, Partitioner)>,
     lake: Option<LakeSink>,
+    /// The lake partitions as the raw sink does, so it takes the raw sink's key.
+    lake_takes_raw_key: bool,
     /// Threads that encode the lake's partitions at a flush.
     threads: usize,
 }
@@ -94,6 +96,37 @@ struct Piece {
     newline: bool,
 }
 
+impl RawPart {
+    /// Add a line, as a piece of its own or (right after the last one in the same block)
+    /// joined to the last.
+    fn push(&mut self, piece: Piece) {
+        self.bytes += piece.len();
+        match self.pieces.last_mut() {
+            Some(last) if last.block == piece.block && last.end == piece.start && !last.newline => {
+                last.end = piece.end;
+                last.newline = piece.newline;
+            }
+            _ => self.pieces.push(piece),
+        }
+    }
+
+    /// The object's bytes, gathered from `blocks` into `body`.
+    fn gather(&self, blocks: &[Block], body: &mut Vec<u8>) {
+        body.clear();
+        for p in &self.pieces {
+            let block = blocks.get(p.block as usize).map_or(&[][..], bytes);
+            body.extend_from_slice(
+                block
+                    .get(p.start as usize..p.end as usize)
+                    .unwrap_or_default(),
+            );
+            if p.newline {
+                body.push(b'\n');
+            }
+        }
+    }
+}
+
 impl Piece {
     fn new(block: usize, span: Range<usize>, text: &[u8]) -> Result<Piece> {
         // The newline after the line in the block, when there is one (not after `\r` or
@@ -137,16 +170,7 @@ impl Batch {
                 Some(part) => part,
                 None => self.raw.entry(self.key.clone()).or_default(),
             };
-            part.bytes += piece.len();
-            match part.pieces.last_mut() {
-                Some(last)
-                    if last.block == piece.block && last.end == piece.start && !last.newline =>
-                {
-                    last.end = piece.end;
-                    last.newline = piece.newline;
-                }
-                _ => part.pieces.push(piece),
-            }
+            part.push(piece);
             self.fullest_partition = self.fullest_partition.max(part.bytes);
         }
         if let Some(lake) = &mut self.lake {
@@ -175,10 +199,15 @@ impl LocalSinks {
             .raw_sink()
             .map(|r| (r.clone(), Partitioner::new(&p.schema, &r.partition)));
         let lake = p.lake_sink().cloned();
+        let lake_takes_raw_key = raw.as_ref().is_some_and(|(_, raw)| {
+            lake.as_ref()
+                .is_some_and(|l| Partitioner::new(&p.schema, &l.partition) == *raw)
+        });
         LocalSinks {
             dir: dir.to_path_buf(),
             raw,
             lake,
+            lake_takes_raw_key,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
@@ -189,11 +218,7 @@ impl LocalSinks {
             raw: FxHashMap::default(),
             blocks: Vec::new(),
             key: PartKey::default(),
-            lake_takes_raw_key: self.raw.as_ref().is_some_and(|(_, raw)| {
-                self.lake
-                    .as_ref()
-                    .is_some_and(|l| Partitioner::new(&p.schema, &l.partition) == *raw)
-            }),
+            lake_takes_raw_key: self.lake_takes_raw_key,
             lake: self
                 .lake
                 .as_ref()
@@ -247,18 +272,7 @@ impl LocalSinks {
             let mut body = Vec::new();
             for (path, part) in groups {
                 written += part.bytes;
-                body.clear();
-                for p in &part.pieces {
-                    let block = blocks.get(p.block as usize).map_or(&[][..], bytes);
-                    body.extend_from_slice(
-                        block
-                            .get(p.start as usize..p.end as usize)
-                            .unwrap_or_default(),
-                    );
-                    if p.newline {
-                        body.push(b'\n');
-                    }
-                }
+                part.gather(&blocks, &mut body);
                 let path = self
                     .dir
                     .join("raw")
